@@ -1,0 +1,1 @@
+"""Pure helpers: no Dagster imports, usable from scripts and tests."""
