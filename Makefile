@@ -1,0 +1,47 @@
+# Entry points for data engineers and CI. Settings come from environment
+# variables (see README); every target installs the venv first if needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CUSTOMERS ?= 10000
+DAYS ?= 365
+SEED ?= 42
+
+.PHONY: install run test lint ui generate reload bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m orchestration.cli run
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint dbt_project/models
+
+ui: install
+	$(BIN)/python -m orchestration.cli ui
+
+generate: install
+	$(BIN)/python -m orchestration.cli generate --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+
+# make reload DATES="2026-03-01 2026-03-02": load those delivery days again, rebuild, publish.
+reload: install
+	$(BIN)/python -m orchestration.cli reload $(DATES)
+
+bench: install
+	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

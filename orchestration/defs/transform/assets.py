@@ -1,0 +1,62 @@
+"""The dbt project as Dagster assets; dbt tests surface as asset checks."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.defs.resources import WAREHOUSE_POOL
+from orchestration.lib.dbt_args import build_dbt_args
+from orchestration.lib.settings import load_settings
+from orchestration.project import dbt_project
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Asset keys mirror the warehouse: `<schema>/<table>`; sources are `raw/<table>`."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props["schema"]
+
+
+translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+)
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    settings = load_settings()
+    # profiles.yml reads WAREHOUSE_DIR: hand dbt the same absolute path Dagster uses.
+    os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
+    yield from dbt.cli(build_dbt_args(settings), context=context).stream()
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    """Asset keys of every model dbt builds in the `marts` schema."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return sorted(
+        (
+            dg.AssetKey(["marts", node["name"]])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["schema"] == "marts"
+        ),
+        key=lambda k: k.path,
+    )
