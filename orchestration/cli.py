@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.command == "ui":
         prepare_dagster_home(settings)
-        os.environ.update(settings.dbt_env())
+        os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
         dagster = Path(sys.executable).with_name("dagster")
         os.execv(dagster, [str(dagster), "dev", "-m", "orchestration.definitions"])
     if args.command == "generate":

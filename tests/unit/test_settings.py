@@ -1,0 +1,64 @@
+from datetime import date
+
+import pytest
+
+from orchestration.lib.dbt_args import build_dbt_args
+from orchestration.lib.settings import REPO_ROOT, load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for var in (
+        "LANDING_DIR",
+        "WAREHOUSE_DIR",
+        "PUBLISH_DIR",
+        "GROUND_TRUTH_DIR",
+        "DAGSTER_HOME",
+        "AS_OF_DATE",
+        "REPORTING_TZ",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+def test_defaults_are_under_data(clean_env):
+    settings = load_settings()
+    assert settings.landing_dir == REPO_ROOT / "data" / "landing"
+    assert settings.warehouse_path == REPO_ROOT / "data" / "warehouse" / "warehouse.duckdb"
+    assert settings.publish_path == REPO_ROOT / "data" / "publish" / "marts.duckdb"
+    assert settings.dagster_home == REPO_ROOT / "data" / "dagster"
+    assert settings.reporting_tz == "UTC"
+
+
+def test_as_of_date_defaults_to_latest_delivery_folder(clean_env, tmp_path):
+    for folder in ("web_orders/2026-03-01", "web_orders/2026-03-03", "pos_transactions/2026-03-02"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "web_orders" / "not-a-date").mkdir()
+    clean_env.setenv("LANDING_DIR", str(tmp_path))
+    assert load_settings().as_of_date() == date(2026, 3, 3)
+    clean_env.setenv("AS_OF_DATE", "2026-03-02")
+    assert load_settings().as_of_date() == date(2026, 3, 2)
+
+
+def test_as_of_date_errors_say_what_is_wrong(clean_env, tmp_path):
+    clean_env.setenv("LANDING_DIR", str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="holds no delivery folders"):
+        load_settings().as_of_date()
+    clean_env.setenv("AS_OF_DATE", "03/02/2026")
+    with pytest.raises(ValueError, match="AS_OF_DATE='03/02/2026' is not a YYYY-MM-DD date"):
+        load_settings()
+
+
+def test_relative_paths_resolve_against_the_repo(clean_env):
+    clean_env.setenv("WAREHOUSE_DIR", "somewhere/wh")
+    assert load_settings().warehouse_dir == REPO_ROOT / "somewhere" / "wh"
+
+
+def test_dbt_args_carry_as_of_date_and_time_zone(clean_env):
+    clean_env.setenv("AS_OF_DATE", "2026-06-30")
+    clean_env.setenv("REPORTING_TZ", "Europe/Paris")
+    assert build_dbt_args(load_settings()) == [
+        "build",
+        "--vars",
+        '{"as_of_date": "2026-06-30", "reporting_tz": "Europe/Paris"}',
+    ]
