@@ -34,7 +34,8 @@ ui: install
 	$(BIN)/python -m orchestration.cli ui
 
 generate: install
-	$(BIN)/python -m orchestration.cli generate --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+	$(BIN)/python -m orchestration.generator --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \
+		$(if $(FORCE),--overwrite)
 
 # make reload DATES="2026-03-01 2026-03-02": load those delivery days again, rebuild, publish.
 reload: install

@@ -1,4 +1,4 @@
-"""Command line for data engineers: `python -m orchestration.cli run|reload|generate`.
+"""Command line for data engineers: `python -m orchestration.cli run|reload|ui`.
 
 `run` goes through Dagster (the run is recorded in the instance under
 $DAGSTER_HOME and shows in `make ui`), then prints a summary read from the
@@ -38,18 +38,22 @@ def landing_has_files(settings: Settings) -> bool:
     )
 
 
-def generate_demo(settings: Settings, customers: int, days: int, seed: int) -> None:
+def generate_demo(settings: Settings) -> None:
     from orchestration.generator import generate
 
-    print(f"generating demo data: {customers:,} customers, {days} days, seed {seed}")
+    print(f"{settings.landing_dir} holds no files: generating the demo data set")
     summary = generate(
-        customers=customers,
-        days=days,
-        seed=seed,
+        customers=DEMO_CUSTOMERS,
+        days=DEMO_DAYS,
+        seed=DEMO_SEED,
         landing_dir=settings.landing_dir,
         ground_truth_dir=settings.ground_truth_dir,
     )
-    print(f"  {summary}")
+    print(
+        f"  {DEMO_CUSTOMERS:,} customers, {DEMO_DAYS} days, seed {DEMO_SEED}: "
+        f"{summary['total_rows']:,} rows in {sum(summary['files'].values()):,} files "
+        f"({summary['seconds']} s); ground truth in {settings.ground_truth_dir}"
+    )
 
 
 def execute(job_name: str, run_config: dict | None = None) -> int:
@@ -102,10 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="generate demo data if landing is empty, then run nightly")
     reload_cmd = commands.add_parser("reload", help="load delivery days again, then rebuild")
     reload_cmd.add_argument("dates", nargs="+", type=date.fromisoformat, metavar="YYYY-MM-DD")
-    gen = commands.add_parser("generate", help="write the demo data set to LANDING_DIR")
-    gen.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
-    gen.add_argument("--days", type=int, default=DEMO_DAYS)
-    gen.add_argument("--seed", type=int, default=DEMO_SEED)
     commands.add_parser("ui", help="the Dagster UI on the same instance as `run`")
     args = parser.parse_args(argv)
 
@@ -113,22 +113,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ui":
         prepare_dagster_home(settings)
         os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
+        # `dagster dev` re-parses the dbt project with the `dbt` found on PATH.
+        os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         dagster = Path(sys.executable).with_name("dagster")
         os.execv(dagster, [str(dagster), "dev", "-m", "orchestration.definitions"])
-    if args.command == "generate":
-        generate_demo(settings, args.customers, args.days, args.seed)
-        return 0
     if args.command == "run":
         if landing_has_files(settings):
             print(f"loading the files already in {settings.landing_dir}")
         else:
-            generate_demo(settings, DEMO_CUSTOMERS, DEMO_DAYS, DEMO_SEED)
+            generate_demo(settings)
         return execute("nightly")
-    from orchestration.lib.contract import SOURCES
+    from orchestration.defs.ingestion.assets import reload_run_config
 
-    days = [d.isoformat() for d in args.dates]
-    config = {"delivery_dates": days, "reload": True}
-    return execute("nightly", {"ops": {s.name: {"config": config} for s in SOURCES}})
+    return execute("nightly", reload_run_config([d.isoformat() for d in args.dates]))
 
 
 if __name__ == "__main__":

@@ -62,3 +62,25 @@
 {% macro normalize_currency(column) -%}
     coalesce(upper({{ clean_text(column) }}), 'USD')
 {%- endmacro %}
+
+{#- Select-list entries for a normalised email or phone and its failure flag:
+    `<kind>` and `<kind>_is_invalid`. -#}
+{% macro normalized_identifier(kind, column=none) -%}
+    {%- set column = column or kind -%}
+    {%- if kind == 'email' -%}
+        {%- set normalized = normalize_email(column) -%}
+    {%- elif kind == 'phone' -%}
+        {%- set normalized = normalize_phone(column) -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("normalized_identifier: no normaliser for kind " ~ kind) }}
+    {%- endif -%}
+    {{ normalized }} as {{ kind }},
+    {{ failed_normalization(column, normalized) }} as {{ kind }}_is_invalid
+{%- endmacro %}
+
+{#- Lineage columns every staging model carries from raw. -#}
+{% macro lineage_columns() -%}
+    cast(_file as varchar) as _file,
+    cast(_line as bigint) as _line,
+    cast(_delivery_date as date) as _delivery_date
+{%- endmacro %}

@@ -18,13 +18,15 @@
     `phone:<e164>`, `cookie:`, `device:`, `card:`, `social:`), skipping
     placeholders listed in int_identifier_blocklist; null when the record has
     none. Expects the normalised identifier columns of identifier_namespaces()
-    on the row. The identity-resolution model replaces this rule, which lives
-    here alone so that it is replaced once. -#}
-{% macro provisional_customer_id() -%}
+    on the row (`columns` names the ones present; default all). Keys compare
+    lower-cased, like the blocklist's. The identity-resolution model replaces
+    this rule, which lives here alone so that it is replaced once. -#}
+{% macro provisional_customer_id(columns=none) -%}
     coalesce(
-        {%- for column, namespace in identifier_namespaces() %}
+        {%- for column, namespace in identifier_namespaces()
+            if columns is none or column in columns %}
             case
-                when '{{ namespace }}:' || {{ column }} not in (
+                when lower('{{ namespace }}:' || {{ column }}) not in (
                     select blocked.identifier_key
                     from {{ ref('int_identifier_blocklist') }} as blocked
                 )

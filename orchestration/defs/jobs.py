@@ -1,7 +1,5 @@
 """Jobs, the nightly schedule and the landing-file sensor."""
 
-from __future__ import annotations
-
 import json
 
 import dagster as dg

@@ -1,16 +1,13 @@
 """Resources shared by every domain: the internal warehouse and the dbt CLI."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
 from orchestration.lib.settings import load_settings
-from orchestration.project import dbt_project
+from orchestration.project import dbt_cli
 
 # Every step that writes the warehouse takes a slot of this pool; the instance
 # limits it to one (DuckDB allows a single writer process).
@@ -37,5 +34,5 @@ def build_resources() -> dict[str, object]:
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_cli(),
     }

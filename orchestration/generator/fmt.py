@@ -35,7 +35,7 @@ def nulls_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 
 def pick(choices, index: np.ndarray) -> pa.Array:
     """`choices[index]` as a string array (lookup of small vocabularies)."""
-    return pc.take(pa.array(list(choices), pa.string()), pa.array(index))
+    return pc.take(pa.array(list(choices), pa.string()), pa.array(np.asarray(index, np.int64)))
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:

@@ -6,8 +6,6 @@ those days again from scratch (a backfill that changes nothing when the files
 have not changed).
 """
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg
@@ -38,7 +36,6 @@ def _parse_dates(values: list[str]) -> list[date] | None:
 def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", source.name],
-        name=source.name,
         group_name="raw",
         description=f"{source.description} (landing source `{source.name}`), typed and validated.",
         kinds={"duckdb", "python"},
@@ -134,4 +131,12 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
 
 
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]
+
+
+def reload_run_config(delivery_dates: list[str]) -> dict:
+    """Run config that makes every ingestion step load these delivery days again."""
+    config = {"delivery_dates": delivery_dates, "reload": True}
+    return {"ops": {asset.op.name: {"config": config} for asset in ingestion_assets}}
+
+
 ingestion_checks = [check for s in SOURCES for check in build_ingestion_checks(s)]

@@ -1,7 +1,5 @@
 """The BI-facing file: published only once everything upstream has materialised."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg

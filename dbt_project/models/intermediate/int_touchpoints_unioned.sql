@@ -1,0 +1,296 @@
+-- Every customer-facing record of every source (latest versions, from
+-- staging) in one touchpoint shape: when, where (channel), what (type), the
+-- identifiers it carries and the order it concerns. Marketing spend is not a
+-- touchpoint and is left out. Sources bring only the identifiers they have;
+-- `union all by name` fills the others with null.
+with
+
+crm_customers as (
+
+    select * from {{ ref('stg_crm__customers') }}
+
+),
+
+web_orders as (
+
+    select * from {{ ref('stg_web__orders') }}
+
+),
+
+pos_transactions as (
+
+    select * from {{ ref('stg_pos__transactions') }}
+
+),
+
+web_sessions as (
+
+    select * from {{ ref('stg_web__sessions') }}
+
+),
+
+app_events as (
+
+    select * from {{ ref('stg_app__events') }}
+
+),
+
+social_interactions as (
+
+    select * from {{ ref('stg_social__interactions') }}
+
+),
+
+campaign_events as (
+
+    select * from {{ ref('stg_campaign__events') }}
+
+),
+
+service_tickets as (
+
+    select * from {{ ref('stg_service__tickets') }}
+
+),
+
+survey_responses as (
+
+    select * from {{ ref('stg_survey__responses') }}
+
+),
+
+loyalty_ledger_entries as (
+
+    select * from {{ ref('stg_loyalty__ledger_entries') }}
+
+),
+
+experiment_assignments as (
+
+    select * from {{ ref('stg_experiment__assignments') }}
+
+),
+
+crm_touchpoints as (
+
+    select
+        'crm_customers' as source,
+        customer_ref as source_record_id,
+        updated_at as occurred_at,
+        'crm' as channel,
+        'profile_update' as touchpoint_type,
+        customer_ref,
+        loyalty_id,
+        email,
+        phone
+    from crm_customers
+
+),
+
+web_order_touchpoints as (
+
+    select
+        'web_orders' as source,
+        order_id as source_record_id,
+        ordered_at as occurred_at,
+        storefront as channel,
+        'order_placed' as touchpoint_type,
+        customer_ref,
+        loyalty_id,
+        email,
+        phone,
+        cookie_id,
+        device_id,
+        order_id
+    from web_orders
+
+),
+
+pos_touchpoints as (
+
+    select
+        'pos_transactions' as source,
+        transaction_id as source_record_id,
+        transacted_at as occurred_at,
+        'store' as channel,
+        'pos_' || txn_type as touchpoint_type,
+        loyalty_id,
+        phone,
+        card_hash,
+        transaction_id as order_id
+    from pos_transactions
+
+),
+
+session_touchpoints as (
+
+    select
+        'web_sessions' as source,
+        session_id as source_record_id,
+        session_started_at as occurred_at,
+        'web' as channel,
+        'web_session' as touchpoint_type,
+        customer_ref,
+        cookie_id,
+        order_id
+    from web_sessions
+
+),
+
+app_touchpoints as (
+
+    select
+        'app_events' as source,
+        event_id as source_record_id,
+        occurred_at,
+        'app' as channel,
+        -- app_open already says app; the others get the prefix
+        case
+            when event_type like 'app\_%' escape '\' then event_type
+            else 'app_' || event_type
+        end as touchpoint_type,
+        customer_ref,
+        device_id,
+        order_id
+    from app_events
+
+),
+
+social_touchpoints as (
+
+    select
+        'social_interactions' as source,
+        interaction_id as source_record_id,
+        interacted_at as occurred_at,
+        'social' as channel,
+        'social_' || interaction_type as touchpoint_type,
+        customer_ref,
+        social_handle
+    from social_interactions
+
+),
+
+campaign_touchpoints as (
+
+    select
+        'campaign_events' as source,
+        event_id as source_record_id,
+        occurred_at,
+        channel,
+        channel || '_' || event_type as touchpoint_type,
+        email,
+        phone,
+        device_id,
+        order_id
+    from campaign_events
+
+),
+
+service_touchpoints as (
+
+    select
+        'service_tickets' as source,
+        ticket_id as source_record_id,
+        opened_at as occurred_at,
+        'service' as channel,
+        'ticket_opened' as touchpoint_type,
+        customer_ref,
+        email,
+        phone
+    from service_tickets
+
+),
+
+survey_touchpoints as (
+
+    select
+        'survey_responses' as source,
+        response_id as source_record_id,
+        responded_at as occurred_at,
+        'survey' as channel,
+        'survey_' || survey_type as touchpoint_type,
+        customer_ref,
+        email,
+        phone
+    from survey_responses
+
+),
+
+loyalty_touchpoints as (
+
+    select
+        'loyalty_ledger' as source,
+        entry_id as source_record_id,
+        posted_at as occurred_at,
+        'loyalty' as channel,
+        'points_' || entry_type as touchpoint_type,
+        loyalty_id
+    from loyalty_ledger_entries
+
+),
+
+experiment_touchpoints as (
+
+    select
+        'experiment_assignments' as source,
+        assignment_key as source_record_id,
+        assigned_at as occurred_at,
+        'experiment' as channel,
+        'experiment_assignment' as touchpoint_type,
+        customer_ref,
+        loyalty_id,
+        email
+    from experiment_assignments
+
+),
+
+unioned as (
+
+    select * from crm_touchpoints
+    union all by name
+    select * from web_order_touchpoints
+    union all by name
+    select * from pos_touchpoints
+    union all by name
+    select * from session_touchpoints
+    union all by name
+    select * from app_touchpoints
+    union all by name
+    select * from social_touchpoints
+    union all by name
+    select * from campaign_touchpoints
+    union all by name
+    select * from service_touchpoints
+    union all by name
+    select * from survey_touchpoints
+    union all by name
+    select * from loyalty_touchpoints
+    union all by name
+    select * from experiment_touchpoints
+
+),
+
+final as (
+
+    select
+        source || ':' || source_record_id as touchpoint_key,
+        source,
+        source_record_id,
+        occurred_at,
+        channel,
+        touchpoint_type,
+        {{ provisional_customer_id() }} as customer_id,
+        order_id,
+        customer_ref,
+        loyalty_id,
+        email,
+        phone,
+        cookie_id,
+        device_id,
+        card_hash,
+        social_handle
+    from unioned
+
+)
+
+select * from final

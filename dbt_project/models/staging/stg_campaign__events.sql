@@ -1,0 +1,33 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'campaign_events') }}
+
+),
+
+renamed as (
+
+    select
+        {{ clean_text('event_id') }} as event_id,
+        cast(event_ts as timestamp) as occurred_at,
+        {{ clean_text('campaign_id') }} as campaign_id,
+        lower({{ clean_text('channel') }}) as channel,
+        {{ normalized_identifier('email') }},
+        {{ normalized_identifier('phone') }},
+        {{ clean_text('device_id') }} as device_id,
+        lower({{ clean_text('event_type') }}) as event_type,
+        {{ clean_text('order_id') }} as order_id,
+        {{ lineage_columns() }}
+
+    from source
+
+),
+
+final as (
+
+    {{ dedupe_latest('renamed', ['event_id']) }}
+
+)
+
+select * from final

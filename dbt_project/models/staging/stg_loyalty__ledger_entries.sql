@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'loyalty_ledger') }}
+
+),
+
+renamed as (
+
+    select
+        {{ clean_text('entry_id') }} as entry_id,
+        cast(entry_ts as timestamp) as posted_at,
+        {{ clean_text('loyalty_id') }} as loyalty_id,
+        lower({{ clean_text('entry_type') }}) as entry_type,
+        cast(points as bigint) as points,
+        lower({{ clean_text('source_channel') }}) as source_channel,
+        {{ clean_text('related_id') }} as related_id,
+        {{ clean_text('reason') }} as reason,
+        {{ lineage_columns() }}
+
+    from source
+
+),
+
+final as (
+
+    {{ dedupe_latest('renamed', ['entry_id']) }}
+
+)
+
+select * from final

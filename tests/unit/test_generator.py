@@ -1,0 +1,276 @@
+"""The demo data generator: deterministic, complete, readable and truthful.
+
+Files are read back with plain `csv`/`json`/pyarrow (not the generator's code), so the
+checks are independent of how the files were written.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.generator import generate
+from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
+
+CUSTOMERS, DAYS, SEED = 300, 30, 7
+EXTRA_COLUMNS = {"app_events": {"app_version"}}
+
+
+def _run(root: Path, seed: int = SEED) -> dict:
+    return generate(CUSTOMERS, DAYS, seed, date(2026, 6, 30), root / "landing", root / "truth")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("gen")
+    return {
+        name: (base / name, _run(base / name, seed))
+        for name, seed in (("a", SEED), ("b", SEED), ("other", SEED + 1))
+    }
+
+
+@pytest.fixture(scope="module")
+def run(runs):
+    root, summary = runs["a"]
+    return root / "landing", root / "truth", summary
+
+
+@pytest.fixture(scope="module")
+def truth(run):
+    return pq.read_table(run[1] / "records")
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _files(landing: Path) -> list[Path]:
+    return sorted(p for p in landing.glob("*/*/*") if p.is_file())
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Header (lower-cased) and (physical line or row number, record) of a landing file."""
+    name = path.name
+    raw = path.read_bytes()
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    if ".parquet" in name:
+        table = pq.read_table(io.BytesIO(raw))
+        header = [c.lower() for c in table.column_names]
+        rows = [{k.lower(): v for k, v in r.items()} for r in table.to_pylist()]
+        return header, list(enumerate(rows, start=1))
+    text = raw.decode("utf-8")
+    if ".jsonl" in name:
+        rows = [json.loads(line) for line in text.splitlines()]
+        rows = [{k.lower(): v for k, v in r.items()} for r in rows]
+        return sorted(rows[0]), list(enumerate(rows, start=1))
+    lines = list(csv.reader(io.StringIO(text)))
+    header = [h.lower() for h in lines[0]]
+    return header, [(i, dict(zip(header, r, strict=False))) for i, r in enumerate(lines[1:], 2)]
+
+
+def test_same_seed_same_bytes_other_seed_differs(runs):
+    a, b, other = (_hashes(runs[k][0]) for k in ("a", "b", "other"))
+    assert a == b
+    assert len(a) > 100
+    landing = {k: v for k, v in a.items() if k.startswith("landing")}
+    other_landing = {k: v for k, v in other.items() if k.startswith("landing")}
+    assert landing != other_landing
+
+
+def test_every_source_has_files_and_every_format_is_used(run):
+    landing, _, summary = run
+    by_source = defaultdict(set)
+    for p in _files(landing):
+        by_source[p.parent.parent.name].add(p.name.split(".", 1)[1])
+        date.fromisoformat(p.parent.name)  # folder is a delivery date
+    assert set(by_source) == {s.name for s in SOURCES}
+    sources_per_format = defaultdict(set)
+    for source, exts in by_source.items():
+        for ext in exts:
+            sources_per_format[ext].add(source)
+    assert set(sources_per_format) == {"csv", "csv.gz", "jsonl", "jsonl.gz", "parquet"}
+    assert all(len(s) >= 3 for s in sources_per_format.values()), sources_per_format
+    assert sum(summary["files"].values()) == len(_files(landing))
+
+
+def test_ground_truth_lies_outside_landing(tmp_path):
+    with pytest.raises(ValueError, match="must not be inside"):
+        generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "l" / "truth")
+
+
+def test_ground_truth_has_one_row_per_physical_record(run, truth):
+    landing, _, summary = run
+    per_file = defaultdict(list)
+    for f, line in zip(truth["file"].to_pylist(), truth["line"].to_pylist(), strict=True):
+        per_file[f].append(line)
+    unreadable = summary["anomalies"]["unreadable_file"]["file"]
+    assert set(per_file) == {str(p.relative_to(landing)) for p in _files(landing)}
+    for p in _files(landing):
+        rel = str(p.relative_to(landing))
+        if rel == unreadable:
+            continue
+        _, records = _read(p)
+        assert sorted(per_file[rel]) == [line for line, _ in records], rel
+    assert sum(summary["rows"].values()) == truth.num_rows
+
+
+def test_headers_follow_the_contract(run):
+    landing, _, summary = run
+    unreadable = summary["anomalies"]["unreadable_file"]["file"]
+    upper_seen = False
+    for p in _files(landing):
+        if str(p.relative_to(landing)) == unreadable:
+            continue
+        source = p.parent.parent.name
+        if p.name.endswith((".csv", ".csv.gz")):
+            first = gzip.decompress(p.read_bytes()) if p.name.endswith(".gz") else p.read_bytes()
+            header_line = first.split(b"\n", 1)[0]
+            upper_seen |= header_line == header_line.upper()
+        header, _ = _read(p)
+        expected = set(SOURCES_BY_NAME[source].column_names) | EXTRA_COLUMNS.get(source, set())
+        assert set(header) == expected, p
+    assert upper_seen
+
+
+def test_duckdb_reads_a_clean_csv_with_contract_columns(run, truth):
+    landing = run[0]
+    bad_files = set(truth.filter(truth["expect_reject"])["file"].to_pylist())
+    path = next(
+        p
+        for p in sorted(landing.glob("web_orders/*/*.csv"))
+        if str(p.relative_to(landing)) not in bad_files
+    )
+    rel = duckdb.sql(f"select * from read_csv('{path}', header=true, all_varchar=true)")
+    assert {c.lower() for c in rel.columns} == set(SOURCES_BY_NAME["web_orders"].column_names)
+    assert len(rel.fetchall()) == len(_read(path)[1])
+
+
+def test_planted_anomalies(run, truth):
+    landing, _, summary = run
+    anomalies = summary["anomalies"]
+    manifest = json.loads((run[1] / "manifest.json").read_text())
+    assert manifest["anomalies"] == anomalies
+    malformed = anomalies["malformed_rows"]
+    assert 10 <= len(malformed) <= 20
+    assert len({m["source"] for m in malformed}) >= 8
+    rejects = truth.filter(truth["expect_reject"])
+    assert sorted(
+        zip(rejects["file"].to_pylist(), rejects["line"].to_pylist(), strict=True)
+    ) == sorted((m["file"], m["line"]) for m in malformed)
+    for m in malformed:
+        _, records = _read(landing / m["file"])
+        row = dict(records)[m["line"]]
+        if m["column"] is None:
+            assert len(row) < len(csv_row_fields(landing / m["file"], m["line"]))
+        else:
+            assert row.get(m["column"]) in (m["value"], "" if m["value"] is None else m["value"])
+    dup = anomalies["duplicate_file"]
+    original, copy = landing / dup["original"], landing / dup["copy"]
+    assert original.read_bytes() == copy.read_bytes() and original.name != copy.name
+    assert copy.parent.name >= original.parent.name
+    bad = landing / anomalies["unreadable_file"]["file"]
+    with pytest.raises((EOFError, OSError)):
+        gzip.decompress(bad.read_bytes())
+
+
+def csv_row_fields(path: Path, line: int) -> list[str]:
+    text = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    return next(csv.reader([text.decode().splitlines()[line - 1]]))
+
+
+def _records(landing: Path, source: str, truth) -> list[dict]:
+    """Records of a source with the person ground truth says they belong to."""
+    owner = {
+        (f, line): pid
+        for f, line, pid in zip(
+            truth["file"].to_pylist(),
+            truth["line"].to_pylist(),
+            truth["person_id"].to_pylist(),
+            strict=True,
+        )
+    }
+    out = []
+    for p in sorted(landing.glob(f"{source}/*/*")):
+        rel = str(p.relative_to(landing))
+        try:
+            _, records = _read(p)
+        except (EOFError, OSError):
+            continue
+        out += [{**r, "_person": owner[(rel, line)]} for line, r in records]
+    return out
+
+
+def test_identifiers_agree_with_ground_truth(run, truth):
+    landing = run[0]
+    refs = defaultdict(set)
+    for source in ("crm_customers", "web_orders"):
+        for r in _records(landing, source, truth):
+            if r.get("customer_ref"):
+                refs[r["_person"]].add(r["customer_ref"])
+    assert refs
+    assert all(len(v) == 1 for v in refs.values())
+    owners = defaultdict(set)
+    for pid, v in refs.items():
+        owners[next(iter(v))].add(pid)
+    assert all(len(v) == 1 for v in owners.values())
+    orders = _records(landing, "web_orders", truth)
+    emails = {r["email"] for r in orders}
+    assert any(e != e.strip() for e in emails if e) and any(e != e.lower() for e in emails if e)
+    assert any(not r.get("customer_ref") for r in orders)  # guest checkouts
+    stamps = [r["order_ts"] for r in orders]
+    assert any(s.endswith("Z") for s in stamps) and any(s[-6] in "+-" for s in stamps)
+
+
+def test_order_versions_arrive_on_later_days(run, truth):
+    orders = _records(run[0], "web_orders", truth)
+    days = defaultdict(dict)
+    for r in orders:
+        days[r["order_id"]][r["status"]] = r["updated_at"]
+    lifecycles = [v for v in days.values() if "placed" in v and "delivered" in v]
+    assert lifecycles
+    assert any("shipped" in v for v in lifecycles)
+
+
+def test_repeat_buying_and_churn(run, truth):
+    persons = pq.read_table(run[1] / "persons.parquet").to_pylist()
+    assert len(persons) == CUSTOMERS
+    assert any(not p["is_alive"] and p["churn_date"] for p in persons)
+    assert any(p["is_alive"] for p in persons)
+    assert {p["channel_habit"] for p in persons} == {"store_only", "online_only", "omnichannel"}
+    purchases = defaultdict(set)
+    for source, kind in (("web_orders", None), ("pos_transactions", "sale")):
+        for r in _records(run[0], source, truth):
+            if kind is None or r.get("txn_type") == kind:
+                purchases[r["_person"]].add(r.get("order_id") or r.get("transaction_id"))
+    assert sum(len(v) >= 2 for v in purchases.values()) >= 10
+
+
+def test_shared_identifiers_are_planted(run, truth):
+    """Placeholders and family devices: the traps identity resolution must not fall into."""
+    landing = run[0]
+    pos = _records(landing, "pos_transactions", truth)
+    placeholder_people = {r["_person"] for r in pos if r.get("phone") == "0000000000"}
+    store_phone_people = {r["_person"] for r in pos if (r.get("phone") or "").startswith("800555")}
+    assert placeholder_people and store_phone_people
+    persons = pq.read_table(run[1] / "persons.parquet").to_pylist()
+    owners = defaultdict(set)
+    for p in persons:
+        if p["device_id"]:
+            owners[p["device_id"]].add(p["person_id"])
+    assert any(2 <= len(v) <= 4 for v in owners.values())
+    assert all(len(v) <= 4 for v in owners.values())
