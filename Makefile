@@ -28,7 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint dbt_project/models
+	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 ui: install
 	$(BIN)/python -m orchestration.cli ui

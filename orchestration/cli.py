@@ -21,6 +21,8 @@ from orchestration.lib.settings import Settings, load_settings
 DEMO_CUSTOMERS = 10_000
 DEMO_DAYS = 365
 DEMO_SEED = 42
+# Step starts, failures and warnings on the terminal; the full event log is in the UI.
+CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def prepare_dagster_home(settings: Settings) -> None:
@@ -72,7 +74,9 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, run_config=run_config or {}, raise_on_error=False
+            instance=instance,
+            run_config={**(run_config or {}), **CONSOLE_LOG_CONFIG},
+            raise_on_error=False,
         )
         run_id = result.run_id
     checks = CheckTally()

@@ -11,12 +11,12 @@ from orchestration.defs.jobs import (
     nightly_job,
     nightly_schedule,
 )
-from orchestration.defs.publish.assets import published_marts
+from orchestration.defs.publish.assets import marts_duckdb
 from orchestration.defs.resources import build_resources
 from orchestration.defs.transform.assets import dbt_warehouse
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, dbt_warehouse, published_marts],
+    assets=[*ingestion_assets, dbt_warehouse, marts_duckdb],
     asset_checks=ingestion_checks,
     jobs=[nightly_job, ingest_job],
     schedules=[nightly_schedule],

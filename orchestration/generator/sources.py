@@ -470,6 +470,9 @@ class Chunk:
         traffic = pa.concat_arrays(
             [self.take(OR.traffic, conv), pa.array(m["channel"][clicks], pa.string()), browse_src]
         )
+        # A push-driven order placed on the web arrives untagged: web analytics has no
+        # `push` traffic source in the contract.
+        traffic = pc.if_else(pc.equal(traffic, "push"), "direct", traffic)
         campaign = pa.concat_arrays(
             [
                 self.take(OR.campaign, conv),

@@ -45,8 +45,8 @@ def headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def format_summary(
     sources: list[tuple], headline_figures: dict[str, object], checks: CheckTally, published: str
 ) -> str:
-    header = ("source", "files", "dup", "quarantined", "rows loaded", "rows rejected")
-    widths = (24, 7, 5, 12, 13, 14)
+    header = ("source", "files", "duplicate", "quarantined", "rows loaded", "rows rejected")
+    widths = (24, 7, 11, 13, 13, 15)
     lines = [
         "".join(
             h.ljust(w) if i == 0 else h.rjust(w)

@@ -88,8 +88,9 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
         asset=key,
         name="files_reconciled",
         blocking=True,
-        description="Every file: rows read = rows loaded + rows rejected, and the rows read "
-        "match the file's own line count (nothing silently lost).",
+        description="Every loaded file: rows read = rows loaded + rows rejected, and its "
+        "physical lines = rows read + blank lines + continuation lines of quoted values "
+        "(nothing silently lost).",
     )
     def files_reconciled(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
@@ -98,7 +99,8 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
                 select file from raw._files
                 where source = ? and status = 'loaded'
                   and (rows_read <> rows_loaded + rows_rejected
-                       or (lines_in_file is not null and lines_in_file <> rows_read))
+                       or lines_in_file <> rows_read + coalesce(blank_lines, 0)
+                                            + coalesce(continuation_lines, 0))
                 order by file
                 """,
                 [source.name],

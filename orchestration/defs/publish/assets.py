@@ -5,31 +5,34 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.defs.transform.assets import mart_keys
-from orchestration.lib.publish import publish_marts
+from orchestration.defs.transform.assets import published_marts
+from orchestration.lib.publish import hash_key, publish_marts
 from orchestration.lib.settings import load_settings
 
-MARTS = mart_keys()
+MARTS = published_marts()
 
 
 @dg.asset(
     key=["publish", "marts_duckdb"],
     group_name="publish",
-    deps=MARTS,
+    deps=[dg.AssetKey(["marts", table]) for table in MARTS],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     description="Read-only DuckDB file for BI tools at $PUBLISH_DIR/marts.duckdb, swapped in "
-    "atomically; the previous version is kept as marts.previous.duckdb.",
+    "atomically; personal data keyed-hashed; the previous version is kept as "
+    "marts.previous.duckdb.",
 )
-def published_marts(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def marts_duckdb(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = load_settings()
+    warehouse_path = Path(warehouse.path)
     result = publish_marts(
-        Path(warehouse.path), settings.publish_dir, [key.path[-1] for key in MARTS]
+        warehouse_path, settings.publish_dir, MARTS, hash_key(warehouse_path.parent)
     )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
             "tables": dg.MetadataValue.json(result.tables),
+            "masked_columns": dg.MetadataValue.json({t: c for t, c in MARTS.items() if c}),
             "previous_version": str(result.previous) if result.previous else "none",
         }
     )

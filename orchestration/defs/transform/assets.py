@@ -47,14 +47,14 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(build_dbt_args(settings), context=context).stream()
 
 
-def mart_keys() -> list[dg.AssetKey]:
-    """Asset keys of every model dbt builds in the `marts` schema."""
+def published_marts() -> dict[str, list[str]]:
+    """Every model dbt builds in the `marts` schema, with its columns marked
+    `meta: {pii: true}` (the publish step masks those)."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    return sorted(
-        (
-            dg.AssetKey(["marts", node["name"]])
-            for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["schema"] == "marts"
-        ),
-        key=lambda k: k.path,
-    )
+    return {
+        node["name"]: sorted(
+            name for name, column in node["columns"].items() if column["meta"].get("pii")
+        )
+        for node in sorted(manifest["nodes"].values(), key=lambda n: n["name"])
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }
