@@ -48,19 +48,11 @@ def main() -> None:
         "DAGSTER_HOME": str(root / "dagster"),
     }
     env.pop("AS_OF_DATE", None)
-    cli = [sys.executable, "-m", "orchestration.cli"]
+    python = sys.executable
+    sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
     phases = {
-        "generate": [
-            *cli,
-            "generate",
-            "--customers",
-            str(args.customers),
-            "--days",
-            str(args.days),
-            "--seed",
-            str(args.seed),
-        ],
-        "run (ingest + dbt + publish)": [*cli, "run"],
+        "generate": [python, "-m", "orchestration.generator", *sizes],
+        "run (ingest + dbt + publish)": [python, "-m", "orchestration.cli", "run"],
     }
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "

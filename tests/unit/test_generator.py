@@ -113,6 +113,17 @@ def test_ground_truth_lies_outside_landing(tmp_path):
         generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "l" / "truth")
 
 
+def test_files_already_in_landing_are_never_overwritten_unasked(tmp_path):
+    delivered = tmp_path / "l" / "web_orders" / "2026-06-01" / "orders.csv"
+    delivered.parent.mkdir(parents=True)
+    delivered.write_text("order_id\nO1\n")
+    with pytest.raises(FileExistsError, match="already holds files"):
+        generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "truth")
+    assert delivered.read_text() == "order_id\nO1\n"
+    generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "truth", overwrite=True)
+    assert not delivered.exists()
+
+
 def test_ground_truth_has_one_row_per_physical_record(run, truth):
     landing, _, summary = run
     per_file = defaultdict(list)
