@@ -16,17 +16,20 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.lib.settings import data_root_env
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def measure(label: str, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def measure(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
     """Run argv to completion; return (wall seconds, peak RSS in MiB) of that process."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{label} failed (exit {os.waitstatus_to_exitcode(status)}): {' '.join(argv)}")
+        sys.exit(f"failed (exit {os.waitstatus_to_exitcode(status)}): {' '.join(argv)}; see {log}")
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -39,14 +42,7 @@ def main() -> None:
 
     root = REPO / "data" / f"bench_{args.customers}"
     shutil.rmtree(root, ignore_errors=True)
-    env = {
-        **os.environ,
-        "LANDING_DIR": str(root / "landing"),
-        "GROUND_TRUTH_DIR": str(root / "ground_truth"),
-        "WAREHOUSE_DIR": str(root / "warehouse"),
-        "PUBLISH_DIR": str(root / "publish"),
-        "DAGSTER_HOME": str(root / "dagster"),
-    }
+    env = {**os.environ, **data_root_env(root)}
     env.pop("AS_OF_DATE", None)
     python = sys.executable
     sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
@@ -60,8 +56,9 @@ def main() -> None:
     )
     print(f"customers: {args.customers:,}, days: {args.days}, seed: {args.seed}")
     print(f"{'phase':32}{'wall s':>10}{'peak MiB':>12}")
+    root.mkdir(parents=True)
     for label, argv in phases.items():
-        seconds, peak = measure(label, argv, env)
+        seconds, peak = measure(argv, env, root / f"{argv[2].split('.')[-1]}.log")
         print(f"{label:32}{seconds:>10.1f}{peak:>12.0f}")
     landing_bytes = sum(p.stat().st_size for p in (root / "landing").rglob("*") if p.is_file())
     warehouse = root / "warehouse" / "warehouse.duckdb"

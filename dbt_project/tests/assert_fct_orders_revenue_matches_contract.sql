@@ -3,6 +3,9 @@
 -- cancelled nor returned, plus POS sales, minus POS returns. In USD the total
 -- may differ from the converted total by at most half a cent per order
 -- (fct_orders rounds each order). Returns the currencies that disagree.
+-- Dagster shows it as a check of fct_orders, the model it guards.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_orders'}}}) }}
+
 with
 
 web_orders as (

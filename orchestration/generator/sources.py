@@ -26,6 +26,7 @@ from orchestration.generator.population import (
     Purchases,
 )
 from orchestration.generator.writer import Batch
+from orchestration.lib.contract import SOURCES_BY_NAME
 
 MINUTE = 1.0 / 1440
 # Timestamp style weights per source family (see fmt.TS_SUFFIX).
@@ -627,17 +628,7 @@ class Chunk:
             "phone": fmt.nulls_where(self.phone(local), ~is_ch["sms"]),
             "device_id": fmt.nulls_where(self.take(P.device_id, local), ~is_ch["push"]),
             "event_type": fmt.pick(
-                (
-                    "sent",
-                    "delivered",
-                    "open",
-                    "click",
-                    "bounce",
-                    "unsubscribe",
-                    "complaint",
-                    "conversion",
-                ),
-                etype,
+                SOURCES_BY_NAME["campaign_events"].column("event_type").values, etype
             ),
             "order_id": fmt.nulls_where(
                 pa.concat_arrays(

@@ -74,6 +74,17 @@ class Settings:
         }
 
 
+def data_root_env(root: Path) -> dict[str, str]:
+    """Environment that puts every directory of a run under one root (benchmarks, tests)."""
+    return {
+        "LANDING_DIR": str(root / "landing"),
+        "GROUND_TRUTH_DIR": str(root / "ground_truth"),
+        "WAREHOUSE_DIR": str(root / "warehouse"),
+        "PUBLISH_DIR": str(root / "publish"),
+        "DAGSTER_HOME": str(root / "dagster"),
+    }
+
+
 def load_settings() -> Settings:
     as_of = os.environ.get("AS_OF_DATE")
     try:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.settings import data_root_env
 
 pytestmark = pytest.mark.e2e
 
@@ -49,14 +50,7 @@ def marts_checksum(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "LANDING_DIR": str(root / "landing"),
-        "GROUND_TRUTH_DIR": str(root / "ground_truth"),
-        "WAREHOUSE_DIR": str(root / "warehouse"),
-        "PUBLISH_DIR": str(root / "publish"),
-        "DAGSTER_HOME": str(root / "dagster"),
-    }
+    env = {**os.environ, **data_root_env(root)}
     env.pop("AS_OF_DATE", None)
     run_cli(env, "--customers=400", "--days=45", "--seed=11", module="orchestration.generator")
     first = run_cli(env, "run")
