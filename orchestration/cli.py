@@ -81,14 +81,11 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
         run_id = result.run_id
     checks = CheckTally()
     for evaluation in result.get_asset_check_evaluations():
-        if evaluation.passed:
-            checks.passed += 1
-        else:
-            checks.failed += 1
-            checks.failures.append(
-                f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                f" ({evaluation.severity.value})"
-            )
+        checks.add(
+            f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+            evaluation.passed,
+            blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
+        )
     for failure in result.get_step_failure_events():
         print(f"step failed: {failure.step_key}: {failure.event_specific_data.error.message}")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -100,7 +97,7 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
         print()
         print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
         print(f"as of {settings.as_of_date()}, warehouse {settings.warehouse_path}")
-        print(format_summary(source_table(con), figures, checks, str(published)))
+        print(format_summary(source_table(con, run_id), figures, checks, str(published)))
     return 0 if result.success else 1
 
 

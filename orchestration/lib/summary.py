@@ -10,16 +10,29 @@ import duckdb
 @dataclass
 class CheckTally:
     passed: int = 0
-    failed: int = 0
+    failed: int = 0  # ERROR severity: blocks what is downstream
+    warned: int = 0  # WARN severity: recorded, blocks nothing
     failures: list[str] = field(default_factory=list)
 
+    def add(self, name: str, passed: bool, blocking: bool) -> None:
+        if passed:
+            self.passed += 1
+            return
+        if blocking:
+            self.failed += 1
+        else:
+            self.warned += 1
+        self.failures.append(f"{'FAILED' if blocking else 'warning'}: {name}")
 
-def source_table(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """Per source: files loaded / duplicate / quarantined, rows loaded / rejected."""
+
+def source_table(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    """Per source: files new in this run, then files loaded / duplicate / quarantined and
+    rows loaded / rejected over everything ingested so far."""
     return con.execute(
         """
         select
             source,
+            count(*) filter (where batch_id = $run_id) as files_new,
             count(*) filter (where status = 'loaded') as files_loaded,
             count(*) filter (where status = 'duplicate') as files_duplicate,
             count(*) filter (where status = 'quarantined') as files_quarantined,
@@ -28,7 +41,8 @@ def source_table(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         from raw._files
         group by source
         order by source
-        """
+        """,
+        {"run_id": run_id},
     ).fetchall()
 
 
@@ -45,8 +59,9 @@ def headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def format_summary(
     sources: list[tuple], headline_figures: dict[str, object], checks: CheckTally, published: str
 ) -> str:
-    header = ("source", "files", "duplicate", "quarantined", "rows loaded", "rows rejected")
-    widths = (24, 7, 11, 13, 13, 15)
+    header = ("source", "new files", "loaded", "duplicate", "quarantined", "rows loaded")
+    header += ("rows rejected",)
+    widths = (24, 10, 8, 11, 13, 13, 15)
     lines = [
         "".join(
             h.ljust(w) if i == 0 else h.rjust(w)
@@ -64,8 +79,8 @@ def format_summary(
         "",
         f"customers: {headline_figures['customers']:,}   orders: {headline_figures['orders']:,}"
         f"   revenue (USD): {headline_figures['revenue_usd']:,.2f}",
-        f"checks: {checks.passed} passed, {checks.failed} failed",
-        *(f"  failed: {name}" for name in checks.failures),
+        f"checks: {checks.passed} passed, {checks.failed} failed, {checks.warned} warnings",
+        *(f"  {line}" for line in checks.failures),
         f"published: {published}",
     ]
     return "\n".join(lines)
