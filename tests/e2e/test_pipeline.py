@@ -7,51 +7,21 @@ Runs the real CLI in a subprocess against temporary directories, exactly as
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from orchestration.lib.contract import SOURCES
-from orchestration.lib.settings import data_root_env
+from tests.e2e.pipeline_cli import isolated_env, run_cli, table_checksums
 
 pytestmark = pytest.mark.e2e
-
-
-def run_cli(env: dict[str, str], *args: str, module="orchestration.cli"):
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, f"cli {args} failed:\n{result.stdout}\n{result.stderr[-5000:]}"
-    return result
-
-
-def marts_checksum(path: Path) -> dict[str, str]:
-    """Content hash of every published table, independent of row order."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = [
-            t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()
-        ]
-        return {
-            t: con.execute(
-                f"select count(*) || ':' || coalesce(sum(hash(t)), 0) from \"{t}\" as t"
-            ).fetchone()[0]
-            for t in sorted(tables)
-        }
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, **data_root_env(root)}
-    env.pop("AS_OF_DATE", None)
+    env = isolated_env(root)
     run_cli(env, "--customers=400", "--days=45", "--seed=11", module="orchestration.generator")
     first = run_cli(env, "run")
     return root, env, first
@@ -123,12 +93,12 @@ def test_run_is_recorded_in_the_dagster_instance(pipeline):
 def test_second_run_and_reload_change_nothing(pipeline):
     root, env, _ = pipeline
     published = root / "publish" / "marts.duckdb"
-    before = marts_checksum(published)
+    before = table_checksums(published)
     run_cli(env, "run")
-    assert marts_checksum(published) == before
+    assert table_checksums(published) == before
     day = sorted(p.name for p in (root / "landing" / "web_orders").iterdir())[3]
     run_cli(env, "reload", day)
-    assert marts_checksum(published) == before
+    assert table_checksums(published) == before
     with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
         dupes = con.execute(
             "select count(*) from (select file from raw._files group by file having count(*) > 1)"
