@@ -7,13 +7,17 @@ import json
 from orchestration.lib.settings import Settings
 
 
-def dbt_vars(settings: Settings) -> dict[str, str]:
-    return {
+def dbt_vars(settings: Settings, run_id: str | None = None) -> dict[str, str]:
+    """The run's as-of date and time zone, and the Dagster run id that identity logs carry."""
+    values = {
         "as_of_date": settings.as_of_date().isoformat(),
         "reporting_tz": settings.reporting_tz,
     }
+    if run_id:
+        values["run_id"] = run_id
+    return values
 
 
-def build_dbt_args(settings: Settings, command: str = "build") -> list[str]:
-    """`dbt build` with the run's as-of date and time zone passed as vars."""
-    return [command, "--vars", json.dumps(dbt_vars(settings), sort_keys=True)]
+def build_dbt_args(settings: Settings, run_id: str | None = None) -> list[str]:
+    """`dbt build` with the run's settings passed as vars."""
+    return ["build", "--vars", json.dumps(dbt_vars(settings, run_id), sort_keys=True)]

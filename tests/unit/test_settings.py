@@ -62,3 +62,6 @@ def test_dbt_args_carry_as_of_date_and_time_zone(clean_env):
         "--vars",
         '{"as_of_date": "2026-06-30", "reporting_tz": "Europe/Paris"}',
     ]
+    assert build_dbt_args(load_settings(), "run-42")[2] == (
+        '{"as_of_date": "2026-06-30", "reporting_tz": "Europe/Paris", "run_id": "run-42"}'
+    )

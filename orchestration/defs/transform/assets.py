@@ -44,7 +44,7 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     settings = load_settings()
     # profiles.yml reads WAREHOUSE_DIR: hand dbt the same absolute path Dagster uses.
     os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
-    yield from dbt.cli(build_dbt_args(settings), context=context).stream()
+    yield from dbt.cli(build_dbt_args(settings, context.run_id), context=context).stream()
 
 
 def published_marts() -> dict[str, list[str]]:
