@@ -165,7 +165,8 @@ class Persons:
     home_store: np.ndarray
     consent: np.ndarray
     deleted_t: np.ndarray  # right-to-be-forgotten request time, nan if none
-    email_change_t: np.ndarray  # nan if the email never changes
+    email_change_t: np.ndarray  # inf if the email never changes
+    crm_email_missing: np.ndarray  # CRM profile never got an email (signed up in store)
     first: pa.Array
     last: pa.Array
     customer_ref: pa.Array
@@ -180,6 +181,7 @@ class Persons:
     handle: pa.Array
     card_hash: pa.Array
     card2: pa.Array
+    owns_device: np.ndarray  # false for the family members who use another's tablet
 
     @property
     def n(self) -> int:
@@ -197,6 +199,11 @@ class Persons:
     def uses_store(self) -> np.ndarray:
         return self.habit != ONLINE_ONLY
 
+    @property
+    def android(self) -> np.ndarray:
+        """Platform of the person's app install (the rest use iOS)."""
+        return (self.gid * 7 + 3) % 10 < 4
+
     def email_at(self, local: np.ndarray, t: np.ndarray) -> pa.Array:
         """The email a person used at time `t` (a few change address mid-window)."""
         changed = pa.array(t >= self.email_change_t[local])
@@ -205,7 +212,7 @@ class Persons:
 
 def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Persons:
     gid = np.arange(g0, g0 + n, dtype=np.int64)
-    u = rng.random((12, n))
+    u = rng.random((13, n))
     habit = rng.choice(3, size=n, p=[0.35, 0.35, 0.30])
     app_pref = u[0] < 0.4
     existing = u[1] < EXISTING_SHARE
@@ -253,6 +260,7 @@ def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Per
         consent=has_crm & (u[7] < 0.7),
         deleted_t=np.where(has_crm & (u[8] < 0.004), rng.uniform(0, ctx.days, n), np.nan),
         email_change_t=np.where(has_crm & (u[9] < 0.03), rng.uniform(0, ctx.days, n), np.inf),
+        crm_email_missing=has_crm & (u[12] < 0.03),
         first=first,
         last=last,
         customer_ref=crm_ref,
@@ -267,6 +275,7 @@ def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Per
         handle=fmt.join(first, "_", last, fmt.text(gid % 9973)),
         card_hash=fmt.hex_ids(rng, n, 40),
         card2=fmt.nulls_where(fmt.hex_ids(rng, n, 40), rng.random(n) >= 0.25),
+        owns_device=np.ones(n, dtype=bool),
     )
     _share_family_devices(persons, rng)
     return persons
@@ -274,11 +283,15 @@ def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Per
 
 def _share_family_devices(persons: Persons, rng: np.random.Generator) -> None:
     """Households sharing one tablet: app users in a few blocks of 4 neighbours get
-    the device id of the block's first app user (2-4 people on one device)."""
+    the device id of the block's first app user (2-4 people on one device). Only
+    blocks with 2+ app users can share; every chunk that has one plants at least one."""
     app_users = np.flatnonzero(persons.uses_app)
     block = persons.gid[app_users] // 4
-    shared_blocks = np.unique(block)[rng.random(len(np.unique(block))) < 0.04]
-    members = app_users[np.isin(block, shared_blocks)]
+    blocks, sizes = np.unique(block, return_counts=True)
+    eligible = blocks[sizes >= 2]
+    shared = rng.random(len(eligible)) < 0.04
+    shared[: min(1, len(eligible))] |= not shared.any()
+    members = app_users[np.isin(block, eligible[shared])]
     if len(members) == 0:
         return
     mblock = persons.gid[members] // 4
@@ -287,6 +300,7 @@ def _share_family_devices(persons: Persons, rng: np.random.Generator) -> None:
     take = np.arange(persons.n)
     take[members] = head
     persons.device_id = persons.device_id.take(pa.array(take))
+    persons.owns_device[members] = members == head
 
 
 @dataclass

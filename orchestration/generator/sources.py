@@ -59,6 +59,12 @@ TICKET_TEXT = {
     "praise": "Great service, thank you",
 }
 CATEGORIES = tuple(TICKET_TEXT)
+UNINSTALL_P = 0.8  # churned app users who remove the app
+SOCIAL_LINK_P = 0.85  # customers with a CRM profile who link their social account
+# Share of tickets carrying the email / phone, by contact channel (phone, chat, email,
+# store, social): a call shows the caller id, an email its sender, a chat its pre-chat form.
+TICKET_EMAIL_P = np.array([0.3, 0.85, 1.0, 0.3, 0.3])
+TICKET_PHONE_P = np.array([0.95, 0.2, 0.2, 0.6, 0.2])
 
 
 def campaign_schedule(ctx: Context) -> list[tuple[str, str, int]]:
@@ -192,19 +198,24 @@ class Chunk:
         P, rng = self.P, self.rng
         has_phone = pc.is_valid(P.phone).to_numpy(zero_copy_only=False)
         audience = {
-            "email": P.consent,
+            "email": P.consent & ~P.crm_email_missing,
             "sms": P.consent & has_phone & (P.gid % 5 < 2),
-            "push": P.consent & P.uses_app,
+            # A push goes to an install once: a family tablet gets its owner's pushes.
+            "push": P.consent & P.uses_app & P.owns_device,
         }
+        gone = self.push_gone_t
         parts = {k: [] for k in ("local", "t", "type", "campaign", "channel")}
         schedule = campaign_schedule(self.ctx)
         for ci, (_, channel, day) in enumerate(schedule):
             eligible = audience[channel] & (P.acq < day) & ~(P.deleted_t < day)
+            if channel == "push":  # an unregistered token is dropped after one push cycle
+                eligible &= day < gone + MESSAGING["push"][1]
             local = np.flatnonzero(eligible & (rng.random(P.n) < 0.35))
             t0 = day + rng.uniform(0.3, 0.5, len(local))
             alive = self.alive_at(local, t0)
             u = rng.random((4, len(local)))
             bounce = u[0] < {"email": 0.03, "sms": 0.02, "push": 0.08}[channel]
+            bounce |= (channel == "push") & (gone[local] <= day)
             engage = np.where(alive, 1.0, 0.35)
             opened = ~bounce & (u[1] < 0.28 * engage) & (channel != "sms")
             clicked = ~bounce & (u[2] < np.where(channel == "sms", 0.06, 0.2 * opened) * engage)
@@ -227,6 +238,18 @@ class Chunk:
                 parts["campaign"].append(np.full(n, ci))
                 parts["channel"].append(np.full(n, channel))
         return {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
+
+    @cached_property
+    def push_gone_t(self) -> np.ndarray:
+        """When an install stops taking pushes (inf: never). Most churned app users
+        remove the app within weeks of their last session (30 days after churn); an
+        Android token left idle 270 days expires (FCM). A push after that bounces.
+        Own random stream: call order free."""
+        P, rng = self.P, self.ctx.rng(self.chunk, 2)
+        last_session = np.where(P.alive, np.inf, np.nan_to_num(P.churn_t) + 30)
+        removed = P.uses_app & (rng.random(P.n) < UNINSTALL_P)
+        uninstall = np.where(removed, last_session + rng.exponential(30, P.n), np.inf)
+        return np.minimum(uninstall, np.where(P.android, last_session + 270, np.inf))
 
     @cached_property
     def conversions(self) -> tuple[np.ndarray, pa.Array, pa.Array]:
@@ -323,6 +346,7 @@ class Chunk:
         t = np.concatenate([P.acq[crm], upd_t, P.email_change_t[chg], P.deleted_t[dele]])
         deleted = np.concatenate([np.zeros(len(local) - len(dele), bool), np.ones(len(dele), bool)])
         n = len(local)
+        is_update = (np.arange(n) >= len(crm)) & (np.arange(n) < len(crm) + len(upd))
         city = fmt.pick(ALL_CITIES, self._city_index(local))
         birth = self.ctx.start_epoch // 86400 - rng.integers(18 * 365, 80 * 365, P.n)[local]
         consent = P.consent[local] ^ (np.arange(n) >= len(crm)) & (rng.random(n) < 0.3)
@@ -331,7 +355,12 @@ class Chunk:
             "updated_at": self.ts(t, TS_CRM),
             "first_name": pc.utf8_capitalize(self.take(P.first, local)),
             "last_name": pc.utf8_capitalize(self.take(P.last, local)),
-            "email": fmt.nulls_where(self.email(local, t), rng.random(n) < 0.03),
+            # No email for store sign-ups that never gave one; a few later versions
+            # arrive with it blanked (survivorship keeps the latest non-null).
+            "email": fmt.nulls_where(
+                self.email(local, t),
+                P.crm_email_missing[local] | (is_update & (rng.random(n) < 0.03)),
+            ),
             "phone": self.phone(local),
             "loyalty_id": self.take(P.loyalty_id, local),
             "birth_date": self.some(fmt.dates(birth), 0.7),
@@ -411,10 +440,22 @@ class Chunk:
             rng.random(n) < 0.85, P.home_store[local], rng.integers(0, self.ctx.n_stores, n)
         )
         store_phone = fmt.join("800555", fmt.text(1000 + store * 3 + rng.integers(0, 3, n)))
-        phone = self.some(self.phone(local), 0.15)
+        # A member is found by card scan or, without it, by phone lookup; a non-member
+        # sometimes leaves a phone for an e-receipt. Some pay cash (no card).
+        member = pc.is_valid(self.take(P.loyalty_id, local)).to_numpy(zero_copy_only=False)
+        scanned = member & (rng.random(n) < 0.8)
+        phone_p = np.where(scanned, 0.05, np.where(member, 0.6, 0.3))
+        phone = fmt.nulls_where(self.phone(local), rng.random(n) >= phone_p)
+        # Placeholders typed at the till: the store's own phone, all zeros. The lowest
+        # draws of each kind always plant one, even in a tiny chunk.
         u = rng.random(n)
-        phone = pc.if_else(pa.array(u < 0.03), store_phone, phone)
-        phone = pc.if_else(pa.array((u >= 0.03) & (u < 0.04)), "0000000000", phone)
+        store_ph = u < 0.03
+        zeros_ph = (u >= 0.03) & (u < 0.04)
+        if n >= 2:
+            store_ph[np.argmin(u)] = True
+            zeros_ph[np.argmin(np.where(store_ph, 2.0, u))] = True
+        phone = pc.if_else(pa.array(store_ph), store_phone, phone)
+        phone = pc.if_else(pa.array(zeros_ph), "0000000000", phone)
         second = rng.random(n) < 0.3
         card = pc.if_else(
             pa.array(second), self.take(P.card2, local), self.take(P.card_hash, local)
@@ -427,9 +468,9 @@ class Chunk:
             "store_id": fmt.ids("S", store, 3),
             "txn_ts": self.ts(t, style=np.array(STORE_TZ)[store % 4]),
             "txn_type": fmt.pick(("sale", "return"), is_ret.astype(np.int8)),
-            "loyalty_id": self.some(self.take(P.loyalty_id, local), 0.75),
+            "loyalty_id": fmt.nulls_where(self.take(P.loyalty_id, local), ~scanned),
             "phone": phone,
-            "card_hash": self.some(card, 0.8),
+            "card_hash": self.some(card, 0.85),
             "currency": self.currency(local),
             "gross_amount": fmt.money(sign * B.gross[rows]),
             "discount_amount": fmt.money(B.discount[rows]),
@@ -487,8 +528,14 @@ class Chunk:
                 self.take(P.cookie_id, np.concatenate([click_local, b_local])),
             ]
         )
+        # A campaign link is personal (the sender's tracking identifies the clicker);
+        # a browsing visitor is signed in half the time.
         logged = np.concatenate(
-            [OR.logged_in[conv], P.has_crm[local[k_conv:]] & (rng.random(n - k_conv) < 0.5)]
+            [
+                OR.logged_in[conv],
+                P.has_crm[click_local],
+                P.has_crm[b_local] & (rng.random(len(b_local)) < 0.5),
+            ]
         )
         order_id = pa.concat_arrays([self.take(OR.ids, conv), pa.nulls(n - k_conv, pa.string())])
         cols = {
@@ -516,18 +563,43 @@ class Chunk:
             if len(m["type"])
             else np.array([], int)
         )
-        # Sessions: purchase flows (5 events), browsing (app_open + views), push opens (1).
-        s_kind = np.concatenate(
-            [np.zeros(len(buys), int), np.ones(len(s_local), int), np.full(len(pushes), 2)]
+        # An install in the window opens the app shortly before the first purchase.
+        installs = np.flatnonzero(P.uses_app & (P.acq >= 0))
+        # Sessions: purchase flows (5 events), browsing (app_open + views), push opens (1),
+        # first open after install (1).
+        sizes = (len(buys), len(s_local), len(pushes), len(installs))
+        s_kind = np.repeat(np.arange(4), sizes)
+        s_owner = np.concatenate(
+            [B.local[buys], s_local, m["local"][pushes].astype(np.int64), installs]
         )
-        s_owner = np.concatenate([B.local[buys], s_local, m["local"][pushes].astype(np.int64)])
-        s_start = np.concatenate([B.t[buys] - 10 * MINUTE, s_t, m["t"][pushes]])
+        s_start = np.concatenate(
+            [
+                B.t[buys] - 10 * MINUTE,
+                s_t,
+                m["t"][pushes],
+                np.maximum(P.acq[installs] - rng.uniform(15, 120, len(installs)) * MINUTE, 0),
+            ]
+        )
+        # Login is a session state: an app keeps its user signed in (the purchase
+        # session shares the order's state), a fresh install signs in a bit less often.
+        logged_in = P.has_crm[s_owner] & (
+            rng.random(len(s_kind)) < np.choose(s_kind, [0.0, 0.9, 0.9, 0.8])
+        )
+        logged_in[: len(buys)] = OR.logged_in[buys]
         views = rng.poisson(1.5, len(s_kind))
-        counts = np.choose(s_kind, [5, 1 + views, 1])
+        counts = np.choose(s_kind, [5, 1 + views, 1, 1])
         sess = _repeat_index(counts)
         step = np.arange(len(sess)) - np.repeat(np.cumsum(counts) - counts, counts)
         kind = s_kind[sess]
-        etype = np.choose(kind, [np.minimum(step, 4), np.minimum(step, 1), np.full(len(sess), 5)])
+        etype = np.choose(
+            kind,
+            [
+                np.minimum(step, 4),
+                np.minimum(step, 1),
+                np.full(len(sess), 5),
+                np.zeros(len(sess), int),
+            ],
+        )
         etype = np.where(
             (kind == 1) & (step == counts[sess] - 1) & (step > 1) & (rng.random(len(sess)) < 0.3),
             2,
@@ -545,14 +617,14 @@ class Chunk:
         order_id = fmt.nulls_where(self.take(OR.ids, np.maximum(order, 0)), ~is_purchase)
         ids = [c for c, _, _ in campaign_schedule(self.ctx)]
         camp_of_session = np.full(len(s_kind), 0)
-        camp_of_session[len(buys) + len(s_local) :] = m["campaign"][pushes].astype(np.int64)
+        camp_of_session[s_kind == 2] = m["campaign"][pushes].astype(np.int64)
         campaign = fmt.nulls_where(fmt.pick(ids, camp_of_session[sess]), kind != 2)
-        platform = fmt.pick(("ios", "android"), (P.gid[local] * 7 + 3) % 10 < 4)
+        platform = fmt.pick(("ios", "android"), P.android[local])
         cols = {
             "event_id": self.rid("AE", n),
             "event_ts": self.ts(t, (40, 30, 10, 10, 5, 5, 0)),
             "device_id": self.take(P.device_id, local),
-            "customer_ref": fmt.nulls_where(self.take(P.customer_ref, local), rng.random(n) < 0.2),
+            "customer_ref": fmt.nulls_where(self.take(P.customer_ref, local), ~logged_in[sess]),
             "platform": platform,
             "session_id": self.take(self.rid("AS", len(s_kind)), sess),
             "event_type": fmt.pick(
@@ -584,7 +656,7 @@ class Chunk:
         u = rng.random(n)
         handle = pc.if_else(pa.array(u < 0.3), fmt.join("@", handle), handle)
         handle = pc.if_else(pa.array(u > 0.9), pc.utf8_upper(handle), handle)
-        linked = P.has_crm[local] & (P.gid[local] % 2 == 0)
+        linked = t >= self._social_link_t(local, t)[local]
         itype = rng.choice(6, n, p=[0.15, 0.4, 0.15, 0.1, 0.12, 0.08])
         texts = (
             "",
@@ -606,6 +678,20 @@ class Chunk:
             "text": fmt.nulls_where(fmt.pick(texts, itype), itype < 2),
         }
         return self.batch("social_interactions", cols, local, self.deliver(t), t)
+
+    def _social_link_t(self, local: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Per person, when their social account gets linked to their CRM profile (inf:
+        never): most customers link it in one of their interactions (a DM about an
+        order, a social login) and stay linked; people without a profile cannot."""
+        P = self.P
+        will_link = P.has_crm & (self.rng.random(P.n) < SOCIAL_LINK_P)
+        key = self.rng.random(len(local))  # the interaction that links: a random one
+        best = np.full(P.n, -1.0)
+        np.maximum.at(best, local, key)
+        at = key == best[local]
+        link_t = np.full(P.n, np.inf)
+        np.minimum.at(link_t, local[at], t[at])
+        return np.where(will_link, link_t, np.inf)
 
     def campaign_events(self) -> Batch:
         P, m = self.P, self.messaging
@@ -667,8 +753,12 @@ class Chunk:
                 ("phone", "chat", "email", "store", "social"), T["contact"][ticket]
             ),
             "customer_ref": self.some(self.take(P.customer_ref, local), 0.7),
-            "email": self.some(self.email(local, t), 0.6),
-            "phone": self.some(self.phone(local), 0.4),
+            "email": fmt.nulls_where(
+                self.email(local, t), rng.random(n) >= TICKET_EMAIL_P[T["contact"][ticket]]
+            ),
+            "phone": fmt.nulls_where(
+                self.phone(local), rng.random(n) >= TICKET_PHONE_P[T["contact"][ticket]]
+            ),
             "category": fmt.pick(CATEGORIES, category),
             "priority": fmt.pick(("low", "normal", "high", "urgent"), priority),
             "status": fmt.pick(("open", "pending", "resolved", "closed"), status),
@@ -742,6 +832,9 @@ class Chunk:
             ]
         )
         comments = ("", "Slow delivery", "Fine", "Loved it", "Staff was very helpful")
+        # The invitation is a personal link sent by email, or by SMS to a known phone.
+        has_phone = pc.is_valid(self.take(P.phone, local)).to_numpy(zero_copy_only=False)
+        by_sms = has_phone & (rng.random(n) < 0.15)
         bucket = np.clip((z + 2).astype(int), 0, 4)
         cols = {
             "response_id": self.rid("SR", n),
@@ -750,8 +843,8 @@ class Chunk:
             "score": fmt.text(score),
             "touchpoint": fmt.pick(("web", "app", "store", "service", "delivery"), touch),
             "customer_ref": self.take(P.customer_ref, local),
-            "email": self.some(self.email(local, t), 0.5),
-            "phone": self.some(self.phone(local), 0.1),
+            "email": fmt.nulls_where(self.email(local, t), by_sms),
+            "phone": fmt.nulls_where(self.phone(local), ~by_sms),
             "related_id": related,
             "comment": fmt.nulls_where(
                 fmt.pick(comments, bucket), (bucket == 0) | (rng.random(n) < 0.6)

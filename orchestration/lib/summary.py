@@ -47,9 +47,7 @@ def source_table(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
 
 
 def headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    customers = con.execute(
-        "select count(distinct customer_id) from marts.fct_touchpoints"
-    ).fetchone()[0]
+    customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
     orders, revenue = con.execute(
         "select count(*), coalesce(sum(revenue_usd), 0) from marts.fct_orders"
     ).fetchone()

@@ -24,6 +24,7 @@ def test_publish_waits_for_every_mart():
     publish = dg.AssetKey(["publish", "marts_duckdb"])
     marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
     assert marts and marts <= graph.get(publish).parent_keys
+    assert dg.AssetKey(["dq", "identity_resolution_runs"]) in graph.get(publish).parent_keys
 
 
 def test_checks_cover_ingestion_and_dbt_tests():
@@ -34,6 +35,12 @@ def test_checks_cover_ingestion_and_dbt_tests():
     for source in SOURCES:
         assert (f"raw/{source.name}", "files_reconciled") in checks
     assert any(asset.startswith("marts/") for asset, _ in checks), "dbt tests are asset checks"
+    for name in (
+        "largest_cluster_size",
+        "singleton_share_stable",
+        "merges_within_trailing_average",
+    ):
+        assert ("dq/identity_resolution_runs", name) in checks
 
 
 def test_jobs_schedule_and_sensor():

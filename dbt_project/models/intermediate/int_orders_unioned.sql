@@ -1,5 +1,6 @@
 -- Web/app orders and POS transactions in one order shape, with the contract's
--- revenue rule applied in the original currency.
+-- revenue rule applied in the original currency. The customer comes from
+-- identity resolution (fct_orders joins int_source_records_resolved).
 with
 
 web_orders as (
@@ -25,6 +26,8 @@ web_orders_shaped as (
         status,
         status = 'cancelled' as is_cancelled,
         status = 'returned' as is_returned,
+        -- a returned order was still bought; a cancelled one never was
+        status != 'cancelled' as is_purchase,
         currency,
         gross_amount,
         discount_amount,
@@ -34,13 +37,7 @@ web_orders_shaped as (
             when status in ('cancelled', 'returned') then cast(0 as decimal(18, 2))
             else net_amount
         end as revenue_amount,
-        item_count,
-        customer_ref,
-        loyalty_id,
-        email,
-        phone,
-        cookie_id,
-        device_id
+        item_count
     from web_orders
 
 ),
@@ -56,6 +53,7 @@ pos_transactions_shaped as (
         txn_type as status,
         false as is_cancelled,
         txn_type = 'return' as is_returned,
+        txn_type = 'sale' as is_purchase,
         currency,
         gross_amount,
         discount_amount,
@@ -65,10 +63,7 @@ pos_transactions_shaped as (
             when txn_type = 'return' then -abs(net_amount)
             else net_amount
         end as revenue_amount,
-        item_count,
-        loyalty_id,
-        phone,
-        card_hash
+        item_count
     from pos_transactions
 
 ),
@@ -93,15 +88,13 @@ final as (
         status,
         is_cancelled,
         is_returned,
+        is_purchase,
         currency,
         gross_amount,
         discount_amount,
         net_amount,
         revenue_amount,
-        item_count,
-        {{ provisional_customer_id(
-            ['customer_ref', 'loyalty_id', 'email', 'phone', 'cookie_id', 'device_id', 'card_hash']
-        ) }} as customer_id
+        item_count
     from unioned
 
 )

@@ -2,7 +2,11 @@
 -- staging) in one touchpoint shape: when, where (channel), what (type), the
 -- identifiers it carries and the order it concerns. Marketing spend is not a
 -- touchpoint and is left out. Sources bring only the identifiers they have;
--- `union all by name` fills the others with null.
+-- `union all by name` fills the others with null. The customer comes from
+-- identity resolution (int_source_records_resolved), which reads these
+-- identifiers. is_customer_action separates what the customer did from what
+-- the company did or recorded (profile writes, points postings, test
+-- assignments, messages sent, delivered or bounced).
 with
 
 crm_customers as (
@@ -79,6 +83,7 @@ crm_touchpoints as (
         updated_at as occurred_at,
         'crm' as channel,
         'profile_update' as touchpoint_type,
+        false as is_customer_action,
         customer_ref,
         loyalty_id,
         email,
@@ -95,6 +100,7 @@ web_order_touchpoints as (
         ordered_at as occurred_at,
         storefront as channel,
         'order_placed' as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         loyalty_id,
         email,
@@ -114,6 +120,7 @@ pos_touchpoints as (
         transacted_at as occurred_at,
         'store' as channel,
         'pos_' || txn_type as touchpoint_type,
+        true as is_customer_action,
         loyalty_id,
         phone,
         card_hash,
@@ -130,6 +137,7 @@ session_touchpoints as (
         session_started_at as occurred_at,
         'web' as channel,
         'web_session' as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         cookie_id,
         order_id
@@ -149,6 +157,7 @@ app_touchpoints as (
             when event_type like 'app\_%' escape '\' then event_type
             else 'app_' || event_type
         end as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         device_id,
         order_id
@@ -164,6 +173,7 @@ social_touchpoints as (
         interacted_at as occurred_at,
         'social' as channel,
         'social_' || interaction_type as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         social_handle
     from social_interactions
@@ -178,6 +188,8 @@ campaign_touchpoints as (
         occurred_at,
         channel,
         channel || '_' || event_type as touchpoint_type,
+        -- sends, deliveries and bounces are the company's doing, not the customer's
+        event_type not in ('sent', 'delivered', 'bounce') as is_customer_action,
         email,
         phone,
         device_id,
@@ -194,6 +206,7 @@ service_touchpoints as (
         opened_at as occurred_at,
         'service' as channel,
         'ticket_opened' as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         email,
         phone
@@ -209,6 +222,7 @@ survey_touchpoints as (
         responded_at as occurred_at,
         'survey' as channel,
         'survey_' || survey_type as touchpoint_type,
+        true as is_customer_action,
         customer_ref,
         email,
         phone
@@ -224,6 +238,8 @@ loyalty_touchpoints as (
         posted_at as occurred_at,
         'loyalty' as channel,
         'points_' || entry_type as touchpoint_type,
+        -- points follow purchases and program rules
+        false as is_customer_action,
         loyalty_id
     from loyalty_ledger_entries
 
@@ -237,6 +253,7 @@ experiment_touchpoints as (
         assigned_at as occurred_at,
         'experiment' as channel,
         'experiment_assignment' as touchpoint_type,
+        false as is_customer_action,
         customer_ref,
         loyalty_id,
         email
@@ -279,7 +296,7 @@ final as (
         occurred_at,
         channel,
         touchpoint_type,
-        {{ provisional_customer_id() }} as customer_id,
+        is_customer_action,
         order_id,
         customer_ref,
         loyalty_id,

@@ -20,6 +20,12 @@ currency_rates as (
 
 ),
 
+resolved_records as (
+
+    select * from {{ ref('int_source_records_resolved') }}
+
+),
+
 final as (
 
     select
@@ -33,6 +39,7 @@ final as (
         orders.status,
         orders.is_cancelled,
         orders.is_returned,
+        orders.is_purchase,
         orders.currency,
         orders.gross_amount,
         orders.discount_amount,
@@ -46,10 +53,16 @@ final as (
         cast(round(orders.revenue_amount * currency_rates.rate_to_usd, 2) as decimal(18, 2))
             as revenue_usd,
         orders.item_count,
-        orders.customer_id
+        -- null for an order without a usable identifier or of a forgotten
+        -- person: the order and its revenue stay, anonymous
+        resolved_records.customer_id
     from orders
     left join currency_rates
         on orders.currency = currency_rates.currency
+    left join resolved_records
+        on
+            orders.source = resolved_records.source
+            and orders.order_id = resolved_records.source_record_id
 
 )
 

@@ -47,7 +47,7 @@ def _check(name: str, rule, description: str) -> dg.AssetChecksDefinition:
     ) -> dg.AssetCheckResult:
         limits = OverMergeLimits.from_env()
         with warehouse.connect() as con:
-            figures = run_figures(con, context.run_id)
+            figures = run_figures(con, context.run.run_id)
         return dg.AssetCheckResult(
             passed=bool(rule(figures, limits)),
             severity=dg.AssetCheckSeverity.ERROR,

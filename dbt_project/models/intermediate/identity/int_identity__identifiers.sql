@@ -1,0 +1,84 @@
+-- The nodes of the identity graph: every identifier that is not a
+-- blocklisted placeholder, when and where it was seen, and the degree cap: an
+-- identifier linked to more than var identity_max_strong_links distinct
+-- strong identifiers of one type (CRM refs, loyalty ids or emails) is shared
+-- (a store tablet, a family device, a placeholder the blocklist misses) and is
+-- kept out of the graph.
+with
+
+record_identifiers as (
+
+    select * from {{ ref('int_identity__record_identifiers') }}
+
+),
+
+identifier_pairs as (
+
+    select * from {{ ref('int_identity__identifier_pairs') }}
+
+),
+
+seen as (
+
+    select
+        identifier_key,
+        any_value(identifier_type) as identifier_type,
+        any_value(identifier_value) as identifier_value,
+        any_value(is_strong) as is_strong,
+        min(occurred_at) as first_seen,
+        max(occurred_at) as last_seen,
+        string_agg(distinct source, ',' order by source) as sources,
+        count(distinct record_key) as record_count
+    from record_identifiers
+    where blocklist_reason is null
+    group by identifier_key
+
+),
+
+links_per_type as (
+
+    select
+        identifier_key,
+        linked_identifier_type,
+        count(*) as linked_count
+    from identifier_pairs
+    where is_linked_strong
+    group by identifier_key, linked_identifier_type
+
+),
+
+degrees as (
+
+    select
+        identifier_key,
+        max(linked_count) as max_strong_links,
+        first(
+            linked_identifier_type order by linked_count desc, linked_identifier_type asc
+        ) as max_strong_links_type
+    from links_per_type
+    group by identifier_key
+
+),
+
+final as (
+
+    select
+        seen.identifier_key,
+        seen.identifier_type,
+        seen.identifier_value,
+        seen.is_strong,
+        seen.first_seen,
+        seen.last_seen,
+        seen.sources,
+        seen.record_count,
+        coalesce(degrees.max_strong_links, 0) as max_strong_links,
+        degrees.max_strong_links_type,
+        coalesce(
+            degrees.max_strong_links > {{ var('identity_max_strong_links') }}, false
+        ) as is_degree_capped
+    from seen
+    left join degrees on seen.identifier_key = degrees.identifier_key
+
+)
+
+select * from final

@@ -1,0 +1,136 @@
+-- The golden-record profile of each resolved customer: every record of the
+-- customer that carries personal attributes is a candidate, and each attribute
+-- takes the value of the best candidate that has one. Best = highest
+-- survivorship tier (3 CRM profile, 2 order or POS transaction, 1 any other
+-- record), then latest occurred_at, then source and source_record_id (latest
+-- first) so that ties resolve the same way every run. Attributes that belong
+-- together survive together: first and last name from one record, city and
+-- country from one record. Placeholder emails, phones and loyalty ids of the
+-- identifier blocklist are never a customer's value. Forgotten customers have
+-- no resolved record, hence no profile.
+with
+
+resolved_records as (
+
+    select * from {{ ref('int_source_records_resolved') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints_unioned') }}
+
+),
+
+crm_customers as (
+
+    select * from {{ ref('stg_crm__customers') }}
+
+),
+
+web_orders as (
+
+    select * from {{ ref('stg_web__orders') }}
+
+),
+
+blocklist as (
+
+    select * from {{ ref('int_identifier_blocklist') }}
+
+),
+
+candidates as (
+
+    select
+        resolved_records.customer_id,
+        {
+            'tier': case touchpoints.source
+                when 'crm_customers' then 3
+                when 'web_orders' then 2
+                when 'pos_transactions' then 2
+                else 1
+            end,
+            'occurred_at': touchpoints.occurred_at,
+            'source': touchpoints.source,
+            'source_record_id': touchpoints.source_record_id
+        } as survivorship_key,
+        {%- for column, namespace in identifier_namespaces()
+            if column in ['loyalty_id', 'email', 'phone'] %}
+        case
+            when
+                lower('{{ namespace }}:' || touchpoints.{{ column }}) not in (
+                    select blocklist.identifier_key from blocklist
+                )
+                then touchpoints.{{ column }}
+        end as {{ column }},
+        {%- endfor %}
+        crm_customers.first_name,
+        crm_customers.last_name,
+        crm_customers.birth_date,
+        crm_customers.gender,
+        crm_customers.signup_date,
+        crm_customers.has_marketing_consent,
+        coalesce(crm_customers.city, web_orders.ship_city) as city,
+        coalesce(crm_customers.country_code, web_orders.ship_country_code) as country_code
+    from resolved_records
+    inner join touchpoints
+        on
+            resolved_records.source = touchpoints.source
+            and resolved_records.source_record_id = touchpoints.source_record_id
+    left join crm_customers
+        on
+            touchpoints.source = 'crm_customers'
+            and touchpoints.source_record_id = crm_customers.customer_ref
+    left join web_orders
+        on
+            touchpoints.source = 'web_orders'
+            and touchpoints.source_record_id = web_orders.order_id
+    where resolved_records.customer_id is not null
+
+),
+
+survived as (
+
+    -- attributes that belong together survive as one struct, so that a null
+    -- member stays null instead of being filled from another record
+    select
+        customer_id,
+        arg_max({ 'first_name': first_name, 'last_name': last_name }, survivorship_key)
+        filter (where first_name is not null or last_name is not null) as full_name,
+        arg_max({ 'city': city, 'country_code': country_code }, survivorship_key)
+        filter (where city is not null or country_code is not null) as residence,
+        arg_max(email, survivorship_key) filter (where email is not null) as email,
+        arg_max(phone, survivorship_key) filter (where phone is not null) as phone,
+        arg_max(birth_date, survivorship_key) filter (where birth_date is not null) as birth_date,
+        arg_max(gender, survivorship_key) filter (where gender is not null) as gender,
+        arg_max(loyalty_id, survivorship_key) filter (where loyalty_id is not null) as loyalty_id,
+        arg_max(has_marketing_consent, survivorship_key)
+        filter (where has_marketing_consent is not null) as has_marketing_consent,
+        -- the first profile marks when the person signed up
+        min(signup_date) as signup_date
+    from candidates
+    group by customer_id
+
+),
+
+final as (
+
+    select
+        survived.customer_id,
+        full_name.first_name,
+        full_name.last_name,
+        survived.email,
+        survived.phone,
+        residence.city,
+        residence.country_code,
+        survived.birth_date,
+        survived.gender,
+        survived.loyalty_id,
+        survived.has_marketing_consent,
+        survived.signup_date
+    from survived
+
+)
+
+select * from final
