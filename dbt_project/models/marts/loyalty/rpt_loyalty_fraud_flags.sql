@@ -1,0 +1,170 @@
+with
+
+ledger as (
+
+    select * from {{ ref('fct_points_ledger') }}
+
+),
+
+as_of as (
+
+    -- the run's as-of date; without one, the latest entry date
+    select
+        coalesce(
+            cast(nullif('{{ var("as_of_date") }}', '') as date),
+            max(entry_date)
+        ) as as_of_date
+    from ledger
+
+),
+
+entries as (
+
+    select
+        ledger.*,
+        ledger.entry_type in ('earn', 'bonus')
+        or (ledger.entry_type = 'adjust' and ledger.signed_points > 0) as is_accrual,
+        min(ledger.posted_at) over (partition by ledger.loyalty_id) as member_first_posted_at
+    from ledger
+    cross join as_of
+    where ledger.entry_date <= as_of.as_of_date
+
+),
+
+daily_accruals as (
+
+    select
+        loyalty_id,
+        entry_date,
+        sum(signed_points) as accrued_points
+    from entries
+    where is_accrual
+    group by loyalty_id, entry_date
+
+),
+
+over_cap as (
+
+    select
+        loyalty_id,
+        'daily_cap_exceeded' as flag_reason,
+        count(*) as occurrence_count,
+        min(entry_date) as first_flagged_date,
+        max(entry_date) as last_flagged_date,
+        max(accrued_points) as evidence_value
+    from daily_accruals
+    where accrued_points > {{ var('points_daily_cap', 5000) }}
+    group by loyalty_id
+
+),
+
+small_earns as (
+
+    -- small earn transactions and how many of them the member made from each
+    -- one on within the burst window
+    select
+        loyalty_id,
+        entry_date,
+        count(*) over (
+            partition by loyalty_id
+            order by posted_at
+            range between current row
+            and interval '{{ var("fraud_burst_window_minutes", 60) }} minutes' following
+        ) as entries_in_window
+    from entries
+    where
+        entry_type = 'earn'
+        and signed_points <= {{ var('fraud_small_points_max', 50) }}
+
+),
+
+bursts as (
+
+    select
+        loyalty_id,
+        'small_transaction_burst' as flag_reason,
+        count(*) as occurrence_count,
+        min(entry_date) as first_flagged_date,
+        max(entry_date) as last_flagged_date,
+        max(entries_in_window) as evidence_value
+    from small_earns
+    where entries_in_window >= {{ var('fraud_burst_min_entries', 5) }}
+    group by loyalty_id
+
+),
+
+quick_redemptions as (
+
+    -- a redemption on a young account soon after an accrual (range join)
+    select
+        redemptions.loyalty_id,
+        redemptions.entry_id,
+        any_value(redemptions.entry_date) as entry_date,
+        any_value(-redemptions.signed_points) as redeemed_points
+    from entries as redemptions
+    inner join entries as accruals
+        on
+            redemptions.loyalty_id = accruals.loyalty_id
+            and redemptions.posted_at >= accruals.posted_at
+            and redemptions.posted_at
+            <= accruals.posted_at + to_days({{ var('fraud_quick_redeem_days', 3) }})
+            and accruals.is_accrual
+    where
+        redemptions.entry_type = 'redeem'
+        and redemptions.posted_at
+        < redemptions.member_first_posted_at + to_days({{ var('fraud_new_account_days', 30) }})
+    group by redemptions.loyalty_id, redemptions.entry_id
+
+),
+
+quick_redeemers as (
+
+    select
+        loyalty_id,
+        'quick_redemption_new_account' as flag_reason,
+        count(*) as occurrence_count,
+        min(entry_date) as first_flagged_date,
+        max(entry_date) as last_flagged_date,
+        max(redeemed_points) as evidence_value
+    from quick_redemptions
+    group by loyalty_id
+
+),
+
+flags as (
+
+    select * from over_cap
+    union all
+    select * from bursts
+    union all
+    select * from quick_redeemers
+
+),
+
+members as (
+
+    select
+        loyalty_id,
+        min(customer_id) as customer_id
+    from entries
+    group by loyalty_id
+
+),
+
+final as (
+
+    select
+        flags.loyalty_id,
+        members.customer_id,
+        flags.flag_reason,
+        flags.occurrence_count,
+        flags.first_flagged_date,
+        flags.last_flagged_date,
+        cast(flags.evidence_value as bigint) as evidence_value
+    from flags
+    inner join members
+        on flags.loyalty_id = members.loyalty_id
+
+)
+
+select * from final
