@@ -62,7 +62,7 @@ orders_to_date as (
         orders.is_purchase,
         orders.revenue_usd,
         orders.order_date
-        > run_date.as_of_date - {{ var('rfm_window_days', 365) }} as is_in_window
+        > run_date.as_of_date - {{ var('rfm_window_days') }} as is_in_window
     from orders
     cross join run_date
     where orders.customer_id is not null and orders.order_date <= run_date.as_of_date
@@ -167,7 +167,7 @@ final as (
             when
                 coalesce(
                     measured.days_since_last_interaction
-                    >= {{ var('churn_risk_days', 365) }},
+                    >= {{ var('churn_risk_days') }},
                     true
                 )
                 then 'churn-risk'

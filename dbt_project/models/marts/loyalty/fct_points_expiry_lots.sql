@@ -45,7 +45,7 @@ lots as (
             partition by loyalty_id order by posted_at, entry_id
         ) as lot_end,
         row_number() over (partition by loyalty_id order by posted_at, entry_id) as lot_sequence,
-        posted_at + to_days({{ var('points_lifetime_days', 1095) }}) as expires_at
+        posted_at + to_days({{ var('points_lifetime_days') }}) as expires_at
     from entries
     where signed_points > 0
 

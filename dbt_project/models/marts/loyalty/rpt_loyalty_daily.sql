@@ -96,7 +96,7 @@ final as (
         cast(net_points_change as bigint) as net_points_change,
         cast(points_outstanding as bigint) as points_outstanding,
         cast(
-            round(points_outstanding * {{ var('loyalty_point_value_usd', 0.01) }}, 2)
+            round(points_outstanding * {{ var('loyalty_point_value_usd') }}, 2)
             as decimal(18, 2)
         ) as liability_usd,
         cast(cumulative_points_issued as bigint) as cumulative_points_issued,

@@ -53,7 +53,7 @@ over_cap as (
         max(entry_date) as last_flagged_date,
         max(accrued_points) as evidence_value
     from daily_accruals
-    where accrued_points > {{ var('points_daily_cap', 5000) }}
+    where accrued_points > {{ var('points_daily_cap') }}
     group by loyalty_id
 
 ),
@@ -69,12 +69,12 @@ small_earns as (
             partition by loyalty_id
             order by posted_at
             range between current row
-            and interval '{{ var("fraud_burst_window_minutes", 60) }} minutes' following
+            and interval '{{ var('fraud_burst_window_minutes') }} minutes' following
         ) as entries_in_window
     from entries
     where
         entry_type = 'earn'
-        and signed_points <= {{ var('fraud_small_points_max', 50) }}
+        and signed_points <= {{ var('fraud_small_points_max') }}
 
 ),
 
@@ -88,7 +88,7 @@ bursts as (
         max(entry_date) as last_flagged_date,
         max(entries_in_window) as evidence_value
     from small_earns
-    where entries_in_window >= {{ var('fraud_burst_min_entries', 5) }}
+    where entries_in_window >= {{ var('fraud_burst_min_entries') }}
     group by loyalty_id
 
 ),
@@ -107,12 +107,12 @@ quick_redemptions as (
             redemptions.loyalty_id = accruals.loyalty_id
             and redemptions.posted_at >= accruals.posted_at
             and redemptions.posted_at
-            <= accruals.posted_at + to_days({{ var('fraud_quick_redeem_days', 3) }})
+            <= accruals.posted_at + to_days({{ var('fraud_quick_redeem_days') }})
             and accruals.is_accrual
     where
         redemptions.entry_type = 'redeem'
         and redemptions.posted_at
-        < redemptions.member_first_posted_at + to_days({{ var('fraud_new_account_days', 30) }})
+        < redemptions.member_first_posted_at + to_days({{ var('fraud_new_account_days') }})
     group by redemptions.loyalty_id, redemptions.entry_id
 
 ),

@@ -1,7 +1,7 @@
 -- Campaign funnel per campaign and channel, with last-touch attributed revenue:
 -- an order is credited to the campaign whose latest click by the same customer
 -- came last before it, at most var attribution_window_days days before.
-{%- set window_days = var('attribution_window_days', 7) %}
+{%- set window_days = var('attribution_window_days') %}
 
 with
 

@@ -145,7 +145,7 @@ unit_incentive_points as (
         units.customer_id,
         sum(
             ledger_entries.points
-            * (1 - 1.0 / {{ var('double_points_multiplier', 2) }})
+            * (1 - 1.0 / {{ var('double_points_multiplier') }})
         ) as incentive_points
     from units
     inner join touchpoints
@@ -210,7 +210,7 @@ compared as (
         variants.revenue_usd,
         variants.revenue_usd / variants.customer_count as revenue_per_customer,
         variants.incentive_points,
-        variants.incentive_points * {{ var('loyalty_point_value_usd', 0.01) }}
+        variants.incentive_points * {{ var('loyalty_point_value_usd') }}
             as points_cost_usd,
         control.customer_count as control_customers,
         control.converted_customers / control.customer_count as control_rate,
@@ -312,7 +312,7 @@ final as (
         ) as p_value,
         cast(round(srm_chi_square, 4) as decimal(12, 4)) as srm_chi_square,
         cast(round(srm_p_value, 4) as decimal(8, 4)) as srm_p_value,
-        srm_p_value < {{ var('srm_alpha', 0.001) }} as has_sample_ratio_mismatch,
+        srm_p_value < {{ var('srm_alpha') }} as has_sample_ratio_mismatch,
         cast(round(incremental_revenue_usd, 2) as decimal(18, 2)) as incremental_revenue_usd,
         cast(
             round((incremental_revenue_usd - points_cost_usd) / nullif(points_cost_usd, 0), 4)

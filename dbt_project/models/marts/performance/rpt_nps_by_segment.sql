@@ -1,0 +1,105 @@
+-- NPS of survey responses up to the as-of date by RFM segment and by channel
+-- profile; responses reach a customer through fct_touchpoints.
+
+with
+
+survey_responses as (
+
+    select * from {{ ref('stg_survey__responses') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('fct_touchpoints') }}
+
+),
+
+customer_rfm as (
+
+    select * from {{ ref('customer_rfm') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+run_settings as (
+
+    -- without an as-of date nothing is cut off
+    select
+        coalesce(
+            cast(nullif('{{ var("as_of_date") }}', '') as date),
+            date '9999-12-31'
+        ) as as_of_date
+
+),
+
+nps_responses as (
+
+    select
+        survey_responses.score,
+        touchpoints.customer_id
+    from survey_responses
+    left join touchpoints
+        on
+            touchpoints.source = 'survey_responses'
+            and survey_responses.response_id = touchpoints.source_record_id
+    where
+        survey_responses.survey_type = 'nps'
+        and {{ to_reporting_date('survey_responses.responded_at') }}
+        <= (select run_settings.as_of_date from run_settings)
+
+),
+
+responses_by_dimension as (
+
+    select
+        'rfm_segment' as dimension,
+        case
+            when nps_responses.customer_id is null then '(unknown)'
+            else coalesce(customer_rfm.rfm_segment, '(none)')
+        end as dimension_value,
+        nps_responses.score
+    from nps_responses
+    left join customer_rfm
+        on nps_responses.customer_id = customer_rfm.customer_id
+
+    union all
+
+    select
+        'channel_profile' as dimension,
+        coalesce(customers.channel_profile, '(unknown)') as dimension_value,
+        nps_responses.score
+    from nps_responses
+    left join customers
+        on nps_responses.customer_id = customers.customer_id
+
+),
+
+final as (
+
+    select
+        dimension,
+        dimension_value,
+        count(*) as responses,
+        count(*) filter (where score >= 9) as promoters,
+        count(*) filter (where score between 7 and 8) as passives,
+        count(*) filter (where score <= 6) as detractors,
+        cast(
+            round(
+                100.0
+                * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
+                / count(*),
+                1
+            ) as decimal(5, 1)
+        ) as nps
+    from responses_by_dimension
+    group by all
+
+)
+
+select * from final
