@@ -83,7 +83,7 @@ final as (
 
     select
         '{{ var("run_id", invocation_id) }}' as run_id,
-        cast(nullif('{{ var("as_of_date") }}', '') as date) as as_of_date,
+        {{ as_of_date() }} as as_of_date,
         case when fan_out.new_customer_count > 1 then 'split' else 'merge' end as change_type,
         moves.old_customer_id,
         moves.new_customer_id,

@@ -144,7 +144,7 @@ date_bounds as (
     select
         min(activity_date) as first_date,
         coalesce(
-            cast(nullif('{{ var("as_of_date") }}', '') as date),
+            {{ as_of_date() }},
             max(activity_date)
         ) as last_date
     from activity_dates

@@ -35,7 +35,7 @@ last_month as (
             date_trunc(
                 'month',
                 coalesce(
-                    cast(nullif('{{ var("as_of_date") }}', '') as date),
+                    {{ as_of_date() }},
                     max(order_date)
                 )
             ) as date
