@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run test lint ui generate reload bench clean
+.PHONY: install run test lint ui docs generate reload bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: install
 
 ui: install
 	$(BIN)/python -m orchestration.cli ui
+
+# The dbt docs site of the current warehouse as one file: data/docs/static_index.html.
+docs: install
+	cd dbt_project && WAREHOUSE_DIR=$${WAREHOUSE_DIR:-$(CURDIR)/data/warehouse} \
+		../$(BIN)/dbt docs generate --static --target-path $(CURDIR)/data/docs
 
 generate: install
 	$(BIN)/python -m orchestration.generator --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \

@@ -385,3 +385,29 @@ def test_every_model_column_is_documented(warehouse):
         documented = {name for name, col in node["columns"].items() if col["description"]}
         assert "Grain - " in node["description"], f"{node['name']} does not state its grain"
         assert built[(node["schema"], node["name"])] == documented, node["name"]
+
+
+def test_docs_site_describes_every_mart_and_column(warehouse, monkeypatch):
+    """`dbt docs generate` writes a site whose catalog (the built tables) has a
+    description for every mart and every one of its columns."""
+    monkeypatch.setenv("WAREHOUSE_DIR", str(warehouse["db"].parent))
+    _dbt("docs", "generate", "--static", target=warehouse["target"])
+    target = warehouse["target"]
+    assert (target / "static_index.html").stat().st_size > 0
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    marts = {
+        unique_id: entry
+        for unique_id, entry in catalog["nodes"].items()
+        if entry["metadata"]["schema"] == "marts"
+    }
+    assert len(marts) >= 20, sorted(entry["metadata"]["name"] for entry in marts.values())
+    for unique_id, entry in marts.items():
+        node = manifest["nodes"][unique_id]
+        assert node["description"].strip(), f"{node['name']} has no description"
+        undescribed = [
+            column
+            for column in entry["columns"]
+            if not node["columns"].get(column, {}).get("description", "").strip()
+        ]
+        assert not undescribed, f"{node['name']}: columns without a description {undescribed}"

@@ -137,29 +137,43 @@ unit_orders as (
 
 ),
 
-unit_incentive_points as (
+incentive_earns as (
 
-    -- a double-points earn costs the points above the normal earn
+    -- a double-points earn costs the points above the normal earn; grouped per
+    -- customer and time first so the planner joins units on the customer
     select
-        units.experiment_id,
-        units.customer_id,
+        touchpoints.customer_id,
+        ledger_entries.posted_at,
         sum(
             ledger_entries.points
             * (1 - 1.0 / {{ var('double_points_multiplier') }})
         ) as incentive_points
-    from units
+    from ledger_entries
     inner join touchpoints
-        on units.customer_id = touchpoints.customer_id
-    inner join ledger_entries
         on
             touchpoints.source = 'loyalty_ledger'
-            and touchpoints.source_record_id = ledger_entries.entry_id
+            and ledger_entries.entry_id = touchpoints.source_record_id
     where
         ledger_entries.entry_type = 'earn'
         and ledger_entries.reason = 'double points purchase'
-        and ledger_entries.posted_at > units.assigned_at
+        and touchpoints.customer_id is not null
         and {{ to_reporting_date('ledger_entries.posted_at') }}
         <= (select run_settings.as_of_date from run_settings)
+    group by all
+
+),
+
+unit_incentive_points as (
+
+    select
+        units.experiment_id,
+        units.customer_id,
+        sum(incentive_earns.incentive_points) as incentive_points
+    from units
+    inner join incentive_earns
+        on
+            units.customer_id = incentive_earns.customer_id
+            and units.assigned_at < incentive_earns.posted_at
     group by all
 
 ),
