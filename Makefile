@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run test lint ui docs generate reload bench clean
+.PHONY: install run test lint ui docs evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: install
 ui: install
 	$(BIN)/python -m orchestration.cli ui
 
+# make evaluate CUTOFF=2026-03-31: the CLV and churn models cut at CUTOFF (default: 90
+# days before the as-of date) against what happened after it.
+evaluate: install
+	$(BIN)/python -m orchestration.cli evaluate $(if $(CUTOFF),--cutoff $(CUTOFF))
+
 # The dbt docs site of the current warehouse as one file: data/docs/static_index.html.
 docs: install
 	cd dbt_project && WAREHOUSE_DIR=$${WAREHOUSE_DIR:-$(CURDIR)/data/warehouse} \
@@ -46,8 +51,21 @@ generate: install
 reload: install
 	$(BIN)/python -m orchestration.cli reload $(DATES)
 
-bench: install
+# lifetimes is the reference the CLV fit is timed against: benchmark-only, kept out of
+# the project's environment in its own --target directory.
+BENCH_EXTRAS := $(VENV)/bench-extras
+
+$(BENCH_EXTRAS): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BENCH_EXTRAS) \
+		lifetimes==0.11.3 autograd==1.9.1 dill==0.4.1
+
+# Put the previous published version back; running it again undoes it.
+rollback: install
+	$(BIN)/python -m orchestration.cli rollback
+
+bench: install $(BENCH_EXTRAS)
 	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+	PYTHONPATH=$(BENCH_EXTRAS) $(BIN)/python scripts/bench_clv.py --customers 1000000
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -1,4 +1,4 @@
-"""Command line for data engineers: `python -m orchestration.cli run|reload|ui`.
+"""Command line for data engineers: `python -m orchestration.cli run|reload|rollback|evaluate|ui`.
 
 `run` goes through Dagster (the run is recorded in the instance under
 $DAGSTER_HOME and shows in `make ui`), then prints a summary read from the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,9 @@ from orchestration.lib.settings import Settings, load_settings
 DEMO_CUSTOMERS = 10_000
 DEMO_DAYS = 365
 DEMO_SEED = 42
+# Which process runs an in-process run, to recognise the runs of a killed process.
+CLI_PID_TAG = "omnichannel/cli_pid"
+CLI_HOST_TAG = "omnichannel/cli_host"
 # Step starts, failures and warnings on the terminal; the full event log is in the UI.
 CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -58,11 +62,48 @@ def generate_demo(settings: Settings) -> None:
     )
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def release_dead_cli_runs(instance) -> list[str]:
+    """Runs this command line started in-process whose process is gone (killed, power
+    loss): mark them failed and free their `warehouse` pool slot, which would otherwise
+    block every later run. Runs of the daemon are left to its run monitoring."""
+    import dagster as dg
+
+    released = []
+    active = dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+        tags={CLI_HOST_TAG: socket.gethostname()},
+    )
+    for run in instance.get_runs(filters=active):
+        pid = run.tags.get(CLI_PID_TAG)
+        if pid is None or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"its process {pid} is gone (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
 def execute(job_name: str, run_config: dict | None = None) -> int:
     """Run a job of the definitions in this process, recorded in the Dagster instance."""
     import dagster as dg
 
-    from orchestration.lib.summary import CheckTally, format_summary, headline, source_table
+    from orchestration.lib.summary import (
+        CheckTally,
+        format_summary,
+        headline,
+        model_lines,
+        source_table,
+    )
     from orchestration.project import prepare_manifest
 
     settings = load_settings()
@@ -73,10 +114,13 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
 
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
+        for dead in release_dead_cli_runs(instance):
+            print(f"run {dead} of a killed `cli` process marked failed; its pool slot is free")
         result = job.execute_in_process(
             instance=instance,
             run_config={**(run_config or {}), **CONSOLE_LOG_CONFIG},
             raise_on_error=False,
+            tags={CLI_PID_TAG: str(os.getpid()), CLI_HOST_TAG: socket.gethostname()},
         )
         run_id = result.run_id
     checks = CheckTally()
@@ -85,20 +129,82 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
             f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
             evaluation.passed,
             blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
+            why=evaluation.description,
         )
-    for failure in result.get_step_failure_events():
-        print(f"step failed: {failure.step_key}: {failure.event_specific_data.error.message}")
+    failures = [
+        f"step failed: {failure.step_key}: {failure.event_specific_data.error.message}"
+        for failure in result.get_step_failure_events()
+    ]
+    for line in failures:
+        print(line)
+    if not result.success:
+        # Runs from the command line (cron, CI) alert like the daemon's failure sensor does.
+        from orchestration.defs.jobs import ALERTS_LOG
+        from orchestration.lib.alerts import failure_message, send_alert
+
+        reason = "; ".join([*checks.failures, *failures][:10]) or "see the run in the UI"
+        problem = send_alert(
+            failure_message(job_name, run_id, reason),
+            settings.dagster_home / ALERTS_LOG,
+            os.environ.get("ALERT_COMMAND"),
+        )
+        if problem:
+            print(problem)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         try:
             figures = headline(con)
+            models = model_lines(con, run_id, settings.as_of_date())
         except duckdb.CatalogException:
             figures = {"customers": 0, "orders": 0, "revenue_usd": 0}
+            models = []
         published = settings.publish_path if settings.publish_path.exists() else "not published"
         print()
         print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
         print(f"as of {settings.as_of_date()}, warehouse {settings.warehouse_path}")
-        print(format_summary(source_table(con, run_id), figures, checks, str(published)))
+        print(format_summary(source_table(con, run_id), figures, checks, str(published), models))
     return 0 if result.success else 1
+
+
+def evaluate(settings: Settings, cutoff: date | None) -> int:
+    """Print the holdout report and write it to $WAREHOUSE_DIR/evaluation/."""
+    from datetime import timedelta
+
+    from orchestration.ml.holdout import CLV_WINDOW_DAYS, evaluate_holdout
+    from orchestration.project import DBT_EXECUTABLE
+
+    as_of = settings.as_of_date()
+    window = max(settings.churn_horizon_days, CLV_WINDOW_DAYS)
+    cutoff = cutoff or as_of - timedelta(days=window)
+    out_dir = settings.warehouse_dir / "evaluation"
+    report = evaluate_holdout(
+        settings.warehouse_path,
+        out_dir / f"scratch_{cutoff}",
+        cutoff,
+        as_of,
+        horizon_days=settings.churn_horizon_days,
+        dbt=DBT_EXECUTABLE,
+        clv_model=settings.clv_model,
+    )
+    text = report.to_markdown()
+    path = out_dir / f"holdout_{cutoff}.md"
+    path.write_text(text + "\n")
+    shutil.rmtree(out_dir / f"scratch_{cutoff}")
+    print(text)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+def roll_back(settings: Settings) -> int:
+    """Put the previous published version back (`make rollback`); twice undoes it."""
+    from orchestration.lib.publish import rollback
+
+    try:
+        path = rollback(settings.publish_dir)
+    except RuntimeError as exc:  # nothing to roll back to, or a publish is running
+        print(f"rollback refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"rolled back: {path} is the previous version again (run rollback again to undo)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="generate demo data if landing is empty, then run nightly")
     reload_cmd = commands.add_parser("reload", help="load delivery days again, then rebuild")
     reload_cmd.add_argument("dates", nargs="+", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    evaluate_cmd = commands.add_parser(
+        "evaluate", help="holdout evaluation of the CLV and churn models at an earlier cutoff"
+    )
+    evaluate_cmd.add_argument(
+        "--cutoff",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="where to cut the data (default: 90 days, or the churn horizon if longer, "
+        "before the as-of date)",
+    )
+    commands.add_parser("rollback", help="put the previous published version back (twice = undo)")
     commands.add_parser("ui", help="the Dagster UI on the same instance as `run`")
     args = parser.parse_args(argv)
 
@@ -118,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         dagster = Path(sys.executable).with_name("dagster")
         os.execv(dagster, [str(dagster), "dev", "-m", "orchestration.definitions"])
+    if args.command == "rollback":
+        return roll_back(settings)
+    if args.command == "evaluate":
+        return evaluate(settings, args.cutoff)
     if args.command == "run":
         if landing_has_files(settings):
             print(f"loading the files already in {settings.landing_dir}")

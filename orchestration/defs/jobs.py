@@ -1,11 +1,15 @@
 """Jobs, the nightly schedule and the landing-file sensor."""
 
 import json
+import os
 
 import dagster as dg
 
+from orchestration.lib.alerts import failure_message, send_alert
 from orchestration.lib.landing import landing_fingerprint
 from orchestration.lib.settings import load_settings
+
+ALERTS_LOG = "alerts.log"
 
 # Steps run one after another in the run's own process: every one of them writes
 # the single-writer DuckDB file, so parallel steps would only wait on each other.
@@ -49,3 +53,19 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no new landing files since the last run request")
     context.update_cursor(cursor)
     return dg.RunRequest(run_key=cursor)
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Appends every failed run to $DAGSTER_HOME/alerts.log and hands its summary "
+    "to ALERT_COMMAND (stdin) when that is set.",
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext):
+    message = failure_message(
+        context.dagster_run.job_name, context.dagster_run.run_id, context.failure_event.message
+    )
+    problem = send_alert(
+        message, load_settings().dagster_home / ALERTS_LOG, os.environ.get("ALERT_COMMAND")
+    )
+    if problem:
+        context.log.warning(problem)

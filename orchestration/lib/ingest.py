@@ -42,7 +42,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.lib.contract import SOURCES, Source, raw_table_ddl
-from orchestration.lib.ingest_sql import CSV_FIELDS, CSV_WELL_FORMED, ident, lit, validation_sql
+from orchestration.lib.ingest_sql import (
+    CSV_FIELDS,
+    CSV_WELL_FORMED,
+    _in_list,
+    ident,
+    lit,
+    validation_sql,
+)
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SUFFIXES = {
@@ -478,6 +485,12 @@ class _Stage:
         con.execute("drop table _ing_csv_lines; drop table _ing_csv_recs")
 
     def _jsonl_records(self) -> None:
+        # A contract column holding a JSON object or array would load as its JSON text.
+        nested = (
+            f"list_filter(k, lambda x: lower(trim(x)) in {_in_list(self.source.column_names)}"
+            """ and json_type(text, '$."' || replace(x, '"', '\\"') || '"')"""
+            " in ('OBJECT', 'ARRAY'))"
+        )
         self.con.execute(
             f"""insert into _ing_recs
             with l as (
@@ -500,6 +513,8 @@ class _Stage:
                     when jtype <> 'OBJECT' then 'not a JSON object (a JSON ' || lower(jtype) || ')'
                     when len(list_distinct(list_transform(k, lambda x: lower(trim(x)))))
                         < len(k) then 'duplicate key (keys are case-insensitive)'
+                    when len({nested}) > 0 then 'a JSON object or array where a single value '
+                        || 'is due: ' || array_to_string({nested}, ', ')
                 end,
                 trim(text) = ''
             from k"""
@@ -549,7 +564,10 @@ class _Stage:
         con.execute(
             "create or replace temp table _ing_checked as "
             + validation_sql(
-                source, "(select * from _ing_recs where rec_error is null and not blank)"
+                source,
+                """(select r.*, f.delivery_date as __delivery_date
+                from _ing_recs r join _ing_batch_files f using (file_id)
+                where r.rec_error is null and not r.blank)""",
             )
         )
         cols = ", ".join(ident(c) for c in source.column_names)

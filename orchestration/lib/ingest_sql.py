@@ -22,6 +22,11 @@ TS_PATTERN = (
     r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
 DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+# Plausible dates: a file may hold late or early events (the contract), but a date before
+# 1900 or more than a year after its delivery date is a broken clock or a typo. (Events a
+# little after their delivery day are flagged by the raw data quality suite, as warnings.)
+EARLIEST_DATE = "1900-01-01"
+EARLY_DATA_DAYS = 366
 MONEY_PATTERN = r"[+-]?(?:\d{1,16}(?:\.\d{1,2})?|\.\d{1,2})"
 INT_PATTERN = r"[+-]?\d{1,18}(?:\.0*)?"
 NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -116,10 +121,31 @@ def _typed(column: Column) -> tuple[str, str | None]:
     return _raw(column.name), None
 
 
+def _date_bounds(name: str) -> list[tuple[str, str, str]]:
+    """Checks that a typed date or timestamp is not before EARLIEST_DATE nor more than
+    EARLY_DATA_DAYS after the file's delivery date (column __delivery_date)."""
+    value = f"{lit(name + ': ')} || {_quoted_value(name)}"
+    latest = f"__delivery_date + {EARLY_DATA_DAYS}"
+    return [
+        (
+            name,
+            f"{ident(name)} < date {lit(EARLIEST_DATE)}",
+            f"{value} || {lit(f' is before {EARLIEST_DATE}')}",
+        ),
+        (
+            name,
+            f"{ident(name)}::DATE > {latest}",
+            f"{value} || ' is more than {EARLY_DATA_DAYS} days after the delivery date ' "
+            f"|| __delivery_date::VARCHAR",
+        ),
+    ]
+
+
 def validation_sql(source: Source, recs_table: str) -> str:
-    """Select over `recs_table` (records without a record-level error) giving every contract
-    column typed under its own name, plus `__err_column`/`__err_reason` for the first failing
-    check: required/type/domain checks in contract column order, then the source's row rules."""
+    """Select over `recs_table` (records without a record-level error, with their file's
+    `__delivery_date`) giving every contract column typed under its own name, plus
+    `__err_column`/`__err_reason` for the first failing check: required/type/domain/date
+    range checks in contract column order, then the source's row rules."""
     cols = source.columns
     raw_vals = [
         f"nullif(vals[list_position(keys, {lit(c.name)})], '') as {_raw(c.name)}" for c in cols
@@ -147,6 +173,8 @@ def validation_sql(source: Source, recs_table: str) -> str:
                     f"{lit(c.name + ': ')} || {_quoted_value(c.name)} || {lit(' ' + failure)}",
                 )
             )
+        if c.type in ("ts", "date"):
+            checks += _date_bounds(c.name)
     for rule in source.rules:
         shown = (
             f"case when {_raw(rule.column)} is null then {lit(f' ({rule.column} is null)')}"
@@ -169,7 +197,7 @@ def validation_sql(source: Source, recs_table: str) -> str:
 with e as (
     select *, {extra} as __extra_idx from {recs_table}
 ), v as (
-    select file_id, line,
+    select file_id, line, __delivery_date,
         coalesce(raw_text, to_json(map(keys, vals))::VARCHAR) as raw_text,
         case when len(__extra_idx) > 0 then to_json(map(
             list_transform(__extra_idx, lambda i: keys[i]),

@@ -31,6 +31,9 @@ class Settings:
     dagster_home: Path
     as_of_date_override: date | None
     reporting_tz: str
+    clv_model: str = "bgnbd"
+    clv_annual_discount_rate: float = 0.10
+    churn_horizon_days: int = 90
 
     @property
     def warehouse_path(self) -> Path:
@@ -85,12 +88,30 @@ def data_root_env(root: Path) -> dict[str, str]:
     }
 
 
+CLV_MODELS = ("bgnbd", "pareto_nbd")
+
+
+def _number(var: str, default: str, kind: type, low: float, high: float):
+    value = os.environ.get(var) or default
+    try:
+        number = kind(value)
+    except ValueError as exc:
+        what = "whole number" if kind is int else "number"
+        raise ValueError(f"{var}={value!r} is not a {what}") from exc
+    if not low <= number <= high:
+        raise ValueError(f"{var}={value!r} is outside {low}..{high}")
+    return number
+
+
 def load_settings() -> Settings:
     as_of = os.environ.get("AS_OF_DATE")
     try:
         as_of_date = date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         raise ValueError(f"AS_OF_DATE={as_of!r} is not a YYYY-MM-DD date") from exc
+    clv_model = os.environ.get("CLV_MODEL") or "bgnbd"
+    if clv_model not in CLV_MODELS:
+        raise ValueError(f"CLV_MODEL={clv_model!r} is not one of {', '.join(CLV_MODELS)}")
     return Settings(
         landing_dir=_path("LANDING_DIR", "data/landing"),
         warehouse_dir=_path("WAREHOUSE_DIR", "data/warehouse"),
@@ -99,4 +120,7 @@ def load_settings() -> Settings:
         dagster_home=_path("DAGSTER_HOME", "data/dagster"),
         as_of_date_override=as_of_date,
         reporting_tz=os.environ.get("REPORTING_TZ") or "UTC",
+        clv_model=clv_model,
+        clv_annual_discount_rate=_number("CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
+        churn_horizon_days=_number("CHURN_HORIZON_DAYS", "90", int, 7, 365),
     )

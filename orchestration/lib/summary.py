@@ -14,7 +14,7 @@ class CheckTally:
     warned: int = 0  # WARN severity: recorded, blocks nothing
     failures: list[str] = field(default_factory=list)
 
-    def add(self, name: str, passed: bool, blocking: bool) -> None:
+    def add(self, name: str, passed: bool, blocking: bool, why: str | None = None) -> None:
         if passed:
             self.passed += 1
             return
@@ -22,7 +22,8 @@ class CheckTally:
             self.failed += 1
         else:
             self.warned += 1
-        self.failures.append(f"{'FAILED' if blocking else 'warning'}: {name}")
+        line = f"{'FAILED' if blocking else 'warning'}: {name}"
+        self.failures.append(f"{line} ({why})" if why else line)
 
 
 def source_table(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
@@ -54,8 +55,39 @@ def headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return {"customers": customers, "orders": orders, "revenue_usd": revenue}
 
 
+def model_lines(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object) -> list[str]:
+    """One line for the CLV of the as-of date, one for the churn model of this run."""
+    models, customers, total = con.execute(
+        "select string_agg(distinct model), count(*), coalesce(sum(clv_365d), 0) "
+        "from ml.customer_clv where as_of_date = ?",
+        [as_of],
+    ).fetchone()
+    lines = [
+        f"CLV ({models}): {customers:,} customers, 365-day CLV {total:,.2f} USD"
+        if customers
+        else "CLV: none this run (see the clv_models step)"
+    ]
+    auc = dict(
+        con.execute(
+            "select model_name, roc_auc from ml.churn_model_metrics where run_id = ?", [run_id]
+        ).fetchall()
+    )
+    if auc:
+        lines.append(
+            f"churn model ROC AUC {auc['gradient_boosting']:.3f}, baselines: days since last "
+            f"purchase {auc['baseline_recency']:.3f}, BG/NBD {auc['baseline_bgnbd']:.3f}"
+        )
+    else:
+        lines.append("churn model: none this run (see the churn_model step)")
+    return lines
+
+
 def format_summary(
-    sources: list[tuple], headline_figures: dict[str, object], checks: CheckTally, published: str
+    sources: list[tuple],
+    headline_figures: dict[str, object],
+    checks: CheckTally,
+    published: str,
+    models: list[str] = (),
 ) -> str:
     header = ("source", "new files", "loaded", "duplicate", "quarantined", "rows loaded")
     header += ("rows rejected",)
@@ -77,6 +109,7 @@ def format_summary(
         "",
         f"customers: {headline_figures['customers']:,}   orders: {headline_figures['orders']:,}"
         f"   revenue (USD): {headline_figures['revenue_usd']:,.2f}",
+        *models,
         f"checks: {checks.passed} passed, {checks.failed} failed, {checks.warned} warnings",
         *(f"  {line}" for line in checks.failures),
         f"published: {published}",

@@ -6,7 +6,12 @@ Runs the real CLI in a subprocess against temporary directories, exactly as
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -23,7 +28,7 @@ pytestmark = pytest.mark.e2e
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     env = isolated_env(root)
-    run_cli(env, "--customers=400", "--days=45", "--seed=11", module="orchestration.generator")
+    run_cli(env, "--customers=400", "--days=270", "--seed=11", module="orchestration.generator")
     first = run_cli(env, "run")
     return root, env, first
 
@@ -34,6 +39,7 @@ def test_run_succeeds_and_prints_the_summary(pipeline):
     assert "(nightly): succeeded" in out
     assert f"published: {root / 'publish' / 'marts.duckdb'}" in out
     assert "checks:" in out and "customers:" in out and "revenue (USD):" in out
+    assert "CLV (bgnbd):" in out and "churn model ROC AUC" in out
     for source in SOURCES:
         assert source.name in out
 
@@ -75,6 +81,51 @@ def test_published_file_has_the_marts(pipeline):
         }
         assert {"fct_orders", "fct_touchpoints"} <= tables
         assert con.execute("select count(*) from fct_orders").fetchone()[0] > 0
+
+
+def test_models_score_every_buyer_and_reach_the_marts(pipeline):
+    root, _, _ = pipeline
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        as_of = con.execute("select max(as_of_date) from ml.customer_clv").fetchone()[0]
+        buyers = con.execute(
+            "select count(distinct customer_id) from marts.fct_orders "
+            "where is_purchase and customer_id is not null and order_date <= ?",
+            [as_of],
+        ).fetchone()[0]
+        clv_rows, bad_clv = con.execute(
+            "select count(*), count(*) filter (where not (p_alive between 0 and 1) "
+            "or clv_365d < 0 or clv_365d is null) from ml.customer_clv where as_of_date = ?",
+            [as_of],
+        ).fetchone()
+        assert buyers > 100 and clv_rows == buyers and bad_clv == 0
+        churn_rows = con.execute(
+            "select count(*) from ml.customer_churn where as_of_date = ? "
+            "and churn_probability between 0 and 1",
+            [as_of],
+        ).fetchone()[0]
+        assert churn_rows == buyers
+        models = con.execute("select model_name from ml.churn_model_metrics").fetchall()
+        assert sorted(m for (m,) in models) == [
+            "baseline_bgnbd",
+            "baseline_recency",
+            "gradient_boosting",
+        ]
+    with duckdb.connect(str(root / "publish" / "marts.duckdb"), read_only=True) as con:
+        unscored_buyers = con.execute(
+            "select count(*) from dim_customers "
+            "where first_purchase_at is not null and (clv_365d is null or risk_tier is null)"
+        ).fetchone()[0]
+        assert unscored_buyers == 0
+        per_dimension = con.execute(
+            "select dimension, sum(customers) from rpt_clv_by_segment group by dimension"
+        ).fetchall()
+        assert {d for d, _ in per_dimension} == {
+            "rfm_segment",
+            "value_tier",
+            "channel_profile",
+            "acquisition_channel",
+        }
+        assert {n for _, n in per_dimension} == {buyers}
 
 
 def test_run_is_recorded_in_the_dagster_instance(pipeline):
@@ -187,3 +238,39 @@ def test_headline_numbers_match_an_independent_pandas_computation(pipeline):
     sign = ledger.entry_type.map({"earn": 1, "bonus": 1, "redeem": -1, "expire": -1})
     signed = ledger.points.abs() * sign.fillna(0) + ledger.points.where(sign.isna(), 0)
     assert outstanding == signed[ledger.entry_ts.dt.date <= as_of].sum()
+
+
+def test_a_broken_file_in_tonights_delivery_keeps_the_published_version(pipeline, tmp_path):
+    """A truncated file in the newest delivery: the good files still load, the run fails
+    and says which file and why, BI keeps the last complete version."""
+    root, _, _ = pipeline
+    copy = tmp_path / "night"
+    for part in ("landing", "warehouse", "publish"):
+        shutil.copytree(root / part, copy / part, symlinks=True)
+    published = copy / "publish" / "marts.duckdb"
+    before = table_checksums(published)
+    sessions = copy / "landing" / "web_sessions"
+    last_day = max(p.name for p in sessions.iterdir())
+    tonight = (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
+    delivered = next(p for p in sessions.glob("*/*") if p.suffix in (".csv", ".gz"))
+    text = delivered.read_bytes()
+    text = gzip.decompress(text) if delivered.suffix == ".gz" else text
+    (sessions / tonight).mkdir()
+    (sessions / tonight / "sessions.csv.gz").write_bytes(gzip.compress(text)[:-10])  # cut short
+
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        env=isolated_env(copy),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "(nightly): FAILED" in result.stdout
+    assert (
+        f"FAILED: raw/web_sessions:as_of_delivery_complete (web_sessions/{tonight}/"
+        "sessions.csv.gz quarantined: truncated gzip archive"
+    ) in result.stdout
+    assert table_checksums(published) == before
+    alerts = (copy / "dagster" / "alerts.log").read_text()
+    assert "as_of_delivery_complete" in alerts

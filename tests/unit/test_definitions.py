@@ -25,6 +25,19 @@ def test_publish_waits_for_every_mart():
     marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
     assert marts and marts <= graph.get(publish).parent_keys
     assert dg.AssetKey(["dq", "identity_resolution_runs"]) in graph.get(publish).parent_keys
+    assert dg.AssetKey(["dq", "check_results"]) in graph.get(publish).parent_keys
+
+
+def test_models_sit_between_the_features_and_the_customer_marts():
+    graph = defs.resolve_asset_graph()
+
+    def parents(*path: str) -> set[str]:
+        return {key.to_user_string() for key in graph.get(dg.AssetKey(list(path))).parent_keys}
+
+    assert "features/customer_purchase_summaries" in parents("ml", "customer_clv")
+    assert "features/customer_churn_features" in parents("ml", "customer_churn")
+    assert {"ml/customer_clv", "ml/customer_churn"} <= parents("marts", "dim_customers")
+    assert "marts/dim_customers" in parents("marts", "rpt_clv_by_segment")
 
 
 def test_checks_cover_ingestion_and_dbt_tests():
@@ -33,7 +46,8 @@ def test_checks_cover_ingestion_and_dbt_tests():
         for key in defs.resolve_asset_graph().asset_check_keys
     }
     for source in SOURCES:
-        assert (f"raw/{source.name}", "files_reconciled") in checks
+        for name in ("lines_reconciled_with_raw", "volume_within_baseline", "fresh_delivery"):
+            assert (f"raw/{source.name}", name) in checks
     assert any(asset.startswith("marts/") for asset, _ in checks), "dbt tests are asset checks"
     for name in (
         "largest_cluster_size",
@@ -41,6 +55,10 @@ def test_checks_cover_ingestion_and_dbt_tests():
         "merges_within_trailing_average",
     ):
         assert ("dq/identity_resolution_runs", name) in checks
+    assert ("ml/churn_model_metrics", "beats_baselines") in checks
+    assert ("ml/clv_model_params", "models_fitted") in checks
+    assert ("marts/fct_orders", "revenue_reconciled_with_raw") in checks
+    assert ("marts/fct_touchpoints", "null_customers_explained") in checks
 
 
 def test_jobs_schedule_and_sensor():

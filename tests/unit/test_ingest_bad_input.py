@@ -7,10 +7,8 @@ import gzip
 import io
 from datetime import date, datetime
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 from orchestration.lib.ingest import ensure_raw_schema, ingest_source
@@ -21,18 +19,6 @@ LEDGER = SOURCES_BY_NAME["loyalty_ledger"]
 HEADER = "order_id,order_ts,storefront,status,gross_amount,net_amount"
 GOOD = "o1,2024-01-01T10:00:00Z,web,placed,10.00,9.50"
 DAY = "web_orders/2024-01-01"
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "w.duckdb"))
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def landing(tmp_path):
-    return tmp_path / "landing"
 
 
 def ingest(con, landing, source=ORDERS, **kw):

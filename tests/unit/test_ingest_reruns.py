@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
-import pytest
-
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
 from tests.ingest_fixtures import rows, valid_csv, write
@@ -20,13 +17,6 @@ SNAPSHOT = {
     "raw._rejects": "select * exclude (batch_id, rejected_at) from raw._rejects"
     " order by file, line",
 }
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "w.duckdb"))
-    yield c
-    c.close()
 
 
 def snapshot(con):

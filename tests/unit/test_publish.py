@@ -1,9 +1,19 @@
+import fcntl
 import hashlib
+import os
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib.publish import PiiLeakError, hash_key, publish_marts
+from orchestration.lib.publish import (
+    NothingToRollBackError,
+    PiiLeakError,
+    connect_reader,
+    hash_key,
+    publish_marts,
+    rollback,
+)
 
 KEY = "test-key"
 
@@ -19,15 +29,49 @@ def make_warehouse(path, orders: int):
         con.execute("create table marts.internal_only as select 1 as secret")
 
 
+def make_crm_warehouse(path, mart_values: list[str | None]):
+    """A warehouse with raw and staging CRM rows (the personal data to look for) and one
+    mart whose `label` column holds `mart_values`."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw; create schema staging; create schema marts")
+        con.execute(
+            "create table raw.crm_customers as select * from (values "
+            "('C1', ' Ann ', 'Lee', 'Ann.Lee@Example.com ', '(415) 555-0101'), "
+            "('C2', 'José', 'García-Ruiz', 'jg@example', '4155550102'), "
+            "('C3', 'Bo', null, null, '12')) "
+            "as t(customer_ref, first_name, last_name, email, phone)"
+        )
+        # Staging keeps the latest name: Ann married, both names are personal data.
+        con.execute(
+            "create table staging.stg_crm__customers as select * from (values "
+            "('C1', 'Ann', 'Lee-Smith')) as t(customer_ref, first_name, last_name)"
+        )
+        con.execute("create table raw.web_orders as select '+1 650 555 0103' as phone")
+        con.execute(
+            "create table marts.rpt_labels as select range as id, "
+            "$values[range + 1] as label from range(len($values))",
+            {"values": mart_values},
+        )
+
+
 def read(path, sql):
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
+def listing(directory):
+    return sorted(p.name for p in directory.iterdir())
+
+
+def parquet_rows(publish_dir, table, link="parquet"):
+    return pq.read_table(publish_dir / link / f"{table}.parquet").num_rows
+
+
 def test_publish_copies_only_allow_listed_tables_and_hashes_pii(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
     make_warehouse(warehouse, 3)
-    result = publish_marts(warehouse, tmp_path / "publish", {"fct_orders": ["customer_id"]}, KEY)
+    result = publish_marts(warehouse, publish_dir, {"fct_orders": ["customer_id"]}, KEY)
     assert result.tables == {"fct_orders": 3}
     assert result.previous is None
     assert read(result.path, "select table_name from information_schema.tables") == [
@@ -35,15 +79,34 @@ def test_publish_copies_only_allow_listed_tables_and_hashes_pii(tmp_path):
     ]
     expected = [(i, hashlib.sha256(f"{KEY}crm:C{i}".encode()).hexdigest()) for i in range(3)]
     assert read(result.path, "select id, customer_id from fct_orders order by id") == expected
-    assert sorted(p.name for p in (tmp_path / "publish").iterdir()) == ["marts.duckdb"]
+    # The Parquet set is the same masked content, behind the `parquet` link.
+    assert (publish_dir / "parquet").is_symlink()
+    assert os.readlink(publish_dir / "parquet") == result.parquet.name
+    assert listing(result.parquet) == ["fct_orders.parquet"]
+    table = pq.read_table(publish_dir / "parquet" / "fct_orders.parquet").sort_by("id")
+    assert list(zip(*table.to_pydict().values(), strict=True)) == expected
+    assert listing(publish_dir) == [".publish.lock", "marts.duckdb", "parquet", result.parquet.name]
+
+
+def test_the_hash_key_is_nowhere_in_the_published_files(tmp_path):
+    key = "k3y-" + "e1b2" * 8
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, 50)
+    result = publish_marts(warehouse, tmp_path / "publish", {"fct_orders": ["customer_id"]}, key)
+    files = [result.path, *result.parquet.iterdir()]
+    assert len(files) == 2
+    for path in files:
+        data = path.read_bytes()
+        assert b"crm:C1" not in data  # the masked values are not there either
+        assert key.encode() not in data and key.encode("utf-16-le") not in data, path
 
 
 def test_open_reader_keeps_its_version_and_previous_is_kept(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     publish_dir = tmp_path / "publish"
     make_warehouse(warehouse, 3)
-    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
-    reader = duckdb.connect(str(publish_dir / "marts.duckdb"), read_only=True)
+    first = publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    reader = connect_reader(publish_dir / "marts.duckdb")
     warehouse.unlink()
     make_warehouse(warehouse, 5)
     result = publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
@@ -53,6 +116,74 @@ def test_open_reader_keeps_its_version_and_previous_is_kept(tmp_path):
     # ...new readers see the new one, and the old one is kept for rollback.
     assert read(result.path, "select count(*) from fct_orders") == [(5,)]
     assert read(result.previous, "select count(*) from fct_orders") == [(3,)]
+    assert parquet_rows(publish_dir, "fct_orders") == 5
+    assert os.readlink(publish_dir / "parquet.previous") == first.parquet.name
+    assert pq.read_table(first.parquet / "fct_orders.parquet").num_rows == 3
+    # A third publish drops the oldest Parquet set: two versions are kept.
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    assert not first.parquet.exists()
+    assert os.readlink(publish_dir / "parquet.previous") == result.parquet.name
+    assert len([p for p in listing(publish_dir) if p.startswith("parquet.v")]) == 2
+
+
+def test_rollback_swaps_current_and_previous_and_twice_is_a_no_op(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
+    make_warehouse(warehouse, 3)
+    with pytest.raises(NothingToRollBackError, match="nothing published"):
+        rollback(publish_dir)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    with pytest.raises(NothingToRollBackError, match=r"marts\.previous\.duckdb is missing"):
+        rollback(publish_dir)
+    warehouse.unlink()
+    make_warehouse(warehouse, 5)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    before = listing(publish_dir)
+
+    def versions():
+        return (
+            read(publish_dir / "marts.duckdb", "select count(*) from fct_orders")[0][0],
+            parquet_rows(publish_dir, "fct_orders"),
+            read(publish_dir / "marts.previous.duckdb", "select count(*) from fct_orders")[0][0],
+            parquet_rows(publish_dir, "fct_orders", "parquet.previous"),
+        )
+
+    assert versions() == (5, 5, 3, 3)
+    assert rollback(publish_dir) == publish_dir / "marts.duckdb"
+    assert versions() == (3, 3, 5, 5)
+    rollback(publish_dir)
+    assert versions() == (5, 5, 3, 3)
+    assert listing(publish_dir) == before  # no temp files left behind
+    # After a rollback the next publish keeps the rolled-back-to version as previous.
+    rollback(publish_dir)
+    warehouse.unlink()
+    make_warehouse(warehouse, 7)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    assert versions() == (7, 7, 3, 3)
+
+
+def test_rollback_refuses_while_a_publish_holds_the_directory(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
+    make_warehouse(warehouse, 3)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    with open(publish_dir / ".publish.lock") as lock:  # as a running publish holds it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(RuntimeError, match="is busy: a publish or rollback is running"):
+            rollback(publish_dir)
+    rollback(publish_dir)
+
+
+def test_rollback_refuses_a_parquet_set_without_its_previous(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
+    make_warehouse(warehouse, 3)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    (publish_dir / "parquet.previous").unlink()
+    with pytest.raises(NothingToRollBackError, match=r"parquet and parquet\.previous must both"):
+        rollback(publish_dir)
 
 
 @pytest.mark.parametrize(
@@ -67,10 +198,33 @@ def test_failed_publish_leaves_the_published_file_alone(tmp_path, tables, error,
     publish_dir = tmp_path / "publish"
     make_warehouse(warehouse, 3)
     publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    before = listing(publish_dir)
     with pytest.raises(error, match=message):
         publish_marts(warehouse, publish_dir, tables, KEY)
     assert read(publish_dir / "marts.duckdb", "select count(*) from fct_orders") == [(3,)]
-    assert sorted(p.name for p in publish_dir.iterdir()) == ["marts.duckdb"]
+    assert listing(publish_dir) == before
+
+
+def test_leftovers_of_an_interrupted_publish_are_removed(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
+    make_warehouse(warehouse, 3)
+    publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    (publish_dir / f".marts.duckdb.{'ab' * 16}.tmp").write_bytes(b"half a file")
+    (publish_dir / f".marts.duckdb.{'ab' * 16}.tmp.wal").write_bytes(b"its log")
+    (publish_dir / "parquet.v20260101T000000000000Z").mkdir()
+    result = publish_marts(warehouse, publish_dir, {"fct_orders": []}, KEY)
+    assert listing(publish_dir) == sorted(
+        [
+            ".publish.lock",
+            "marts.duckdb",
+            "marts.previous.duckdb",
+            "parquet",
+            "parquet.previous",
+            result.parquet.name,
+            os.readlink(publish_dir / "parquet.previous"),
+        ]
+    )
 
 
 def test_an_email_address_blocks_publishing(tmp_path):
@@ -81,13 +235,125 @@ def test_an_email_address_blocks_publishing(tmp_path):
             "create table marts.fct_touchpoints as select * from (values "
             "('web', 'email:Ann.Lee@example.co.uk'), ('store', null)) as t(channel, customer_id)"
         )
-    with pytest.raises(PiiLeakError, match=r"fct_touchpoints.customer_id \(1 rows\)"):
+    with pytest.raises(
+        PiiLeakError, match=r"fct_touchpoints.customer_id \(1 rows: e-mail address\)"
+    ):
         publish_marts(warehouse, tmp_path / "publish", {"fct_touchpoints": []}, KEY)
     assert not (tmp_path / "publish" / "marts.duckdb").exists()
     result = publish_marts(
         warehouse, tmp_path / "publish", {"fct_touchpoints": ["customer_id"]}, KEY
     )
     assert read(result.path, "select count(customer_id) from fct_touchpoints") == [(1,)]
+
+
+PHONES = [
+    "+14155550101",
+    "+1 415-555-0101",
+    "+1 (415) 555 0101",
+    "+44 20 7946 0958",
+    "call (415) 555-0101 today",
+    "415-555-0101",
+    "415.555.0101",
+    "020 7946 0958",
+    "07700 900123",
+    "06 12 34 56 78",
+]
+NOT_PHONES = [
+    "O000012345",
+    "crm:C00001234",
+    "L-2024-000123",
+    "123e4567-e89b-12d3-a456-426614174000",
+    "5f2b9a" * 10 + "abcd",
+    "2026-01-15",
+    "2026-01-15 10:20:30",
+    "2026-01-15T10:20:30+01:00",
+    "20260115",
+    "1234567.89",
+    "-1234567.89",
+    "+12345678.90",
+    "1,234,567.89",
+    "1 234 567,89",
+    "192.168.100.200",
+    "v1.2.3",
+    "2025-W03",
+    "Champions",
+    "At Risk",
+    "web > app > store",
+    "O-415-555-0101",
+]
+
+
+def test_phone_numbers_block_publishing_but_ids_amounts_and_dates_do_not(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    publish_dir = tmp_path / "publish"
+    make_crm_warehouse(warehouse, [*NOT_PHONES, None])
+    publish_marts(warehouse, publish_dir, {"rpt_labels": []}, KEY)
+    for phone in PHONES:
+        warehouse.unlink()
+        make_crm_warehouse(warehouse, [*NOT_PHONES, phone])
+        with pytest.raises(PiiLeakError, match=r"rpt_labels.label \(1 rows: (.*, )?phone number"):
+            publish_marts(warehouse, publish_dir, {"rpt_labels": []}, KEY)
+    # Each refusal left the first version in place.
+    assert read(publish_dir / "marts.duckdb", "select count(label) from rpt_labels") == [
+        (len(NOT_PHONES),)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("Ann Lee", "customer name"),  # raw name, trimmed
+        ("ANN   lee-smith", "customer name"),  # staging name, any case and spacing
+        ("Thanks, José García-Ruiz!", "customer name"),  # inside a text, accents kept
+        ("ann.lee@example.com", "customer name, e-mail address, raw e-mail value"),
+        ("JG@example", "raw e-mail value"),  # not address-shaped, still a raw value
+        ("4155550102", "raw phone value"),  # a bare number that is a customer's phone
+        ("1-415-555-0102", "raw phone value"),  # the same number with the country code
+        ("16505550103", "raw phone value"),  # from another source's raw table
+    ],
+)
+def test_raw_personal_values_and_full_names_block_publishing(tmp_path, value, kind):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_crm_warehouse(warehouse, ["Champions", value, value])
+    with pytest.raises(PiiLeakError, match=rf"rpt_labels.label \(2 rows: {kind}\)") as raised:
+        publish_marts(warehouse, tmp_path / "publish", {"rpt_labels": []}, KEY)
+    assert value not in str(raised.value)  # the message does not leak what it found
+    assert not (tmp_path / "publish" / "marts.duckdb").exists()
+
+
+def test_name_parts_and_similar_words_are_not_names(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    values = ["Ann", "Lee", "Annabel Leeds", "Lee Ann", "Bo", "12", "Ann Leeway", "jg"]
+    make_crm_warehouse(warehouse, values)
+    result = publish_marts(warehouse, tmp_path / "publish", {"rpt_labels": []}, KEY)
+    # Names: Ann Lee and José García-Ruiz (raw), Ann Lee-Smith (staging); Bo has no
+    # last name. E-mails with an @: 2. Phones with 7+ digits: 3.
+    assert result.pii_reference == {"names": 3, "emails": 2, "phones": 3}
+    assert read(result.path, "select count(*) from rpt_labels") == [(len(values),)]
+
+
+def test_bi_connection_cannot_read_other_files_or_unlock_itself(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    make_warehouse(warehouse, 3)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n")
+    result = publish_marts(warehouse, tmp_path / "publish", {"fct_orders": []}, KEY)
+    with connect_reader(result.path) as con:
+        assert con.execute("select count(*) from fct_orders").fetchone() == (3,)
+        for sql in (
+            f"select * from read_csv('{secret}')",
+            f"select * from '{result.parquet / 'fct_orders.parquet'}'",
+            f"attach '{warehouse}' as wh",
+            f"copy fct_orders to '{tmp_path / 'out.csv'}'",
+        ):
+            with pytest.raises(duckdb.PermissionException, match="disabled by configuration"):
+                con.execute(sql)
+        for sql in ("set enable_external_access = true", "set lock_configuration = false"):
+            with pytest.raises(duckdb.InvalidInputException, match="configuration has been locked"):
+                con.execute(sql)
+        with pytest.raises(duckdb.InvalidInputException, match="read-only mode"):
+            con.execute("create table x as select 1")
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_hash_key_comes_from_the_environment_or_a_kept_file(tmp_path, monkeypatch):

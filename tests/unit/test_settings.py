@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -16,6 +17,9 @@ def clean_env(monkeypatch):
         "DAGSTER_HOME",
         "AS_OF_DATE",
         "REPORTING_TZ",
+        "CLV_MODEL",
+        "CLV_ANNUAL_DISCOUNT_RATE",
+        "CHURN_HORIZON_DAYS",
     ):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
@@ -54,14 +58,33 @@ def test_relative_paths_resolve_against_the_repo(clean_env):
     assert load_settings().warehouse_dir == REPO_ROOT / "somewhere" / "wh"
 
 
-def test_dbt_args_carry_as_of_date_and_time_zone(clean_env):
+def test_dbt_args_carry_as_of_date_time_zone_and_horizon(clean_env):
     clean_env.setenv("AS_OF_DATE", "2026-06-30")
     clean_env.setenv("REPORTING_TZ", "Europe/Paris")
+    clean_env.setenv("CHURN_HORIZON_DAYS", "60")
     assert build_dbt_args(load_settings()) == [
         "build",
+        "--exclude-resource-type",
+        "unit_test",
         "--vars",
-        '{"as_of_date": "2026-06-30", "reporting_tz": "Europe/Paris"}',
+        '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "reporting_tz": "Europe/Paris"}',
     ]
-    assert build_dbt_args(load_settings(), "run-42")[2] == (
-        '{"as_of_date": "2026-06-30", "reporting_tz": "Europe/Paris", "run_id": "run-42"}'
+    assert build_dbt_args(load_settings(), "run-42")[4] == (
+        '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "reporting_tz": "Europe/Paris", '
+        '"run_id": "run-42"}'
     )
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("CLV_MODEL", "lifetimes", "CLV_MODEL='lifetimes' is not one of bgnbd, pareto_nbd"),
+        ("CHURN_HORIZON_DAYS", "ninety", "CHURN_HORIZON_DAYS='ninety' is not a whole number"),
+        ("CHURN_HORIZON_DAYS", "3", "CHURN_HORIZON_DAYS='3' is outside 7..365"),
+        ("CLV_ANNUAL_DISCOUNT_RATE", "1.5", "CLV_ANNUAL_DISCOUNT_RATE='1.5' is outside 0..1"),
+    ],
+)
+def test_model_settings_are_validated(clean_env, var, value, message):
+    clean_env.setenv(var, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_settings()

@@ -52,6 +52,20 @@ service_tickets as (
 
 ),
 
+customer_clv as (
+
+    select * from {{ source('ml', 'customer_clv') }}
+    where as_of_date = {{ as_of_date() }}
+
+),
+
+customer_churn as (
+
+    select * from {{ source('ml', 'customer_churn') }}
+    where as_of_date = {{ as_of_date() }}
+
+),
+
 active_customers as (
 
     select distinct touchpoints.customer_id
@@ -264,7 +278,11 @@ final as (
         ) as loyalty_points_balance,
         survey_summary.latest_nps_score,
         survey_summary.latest_csat_score,
-        coalesce(ticket_summary.open_ticket_count, 0) as open_ticket_count
+        coalesce(ticket_summary.open_ticket_count, 0) as open_ticket_count,
+        customer_clv.clv_365d,
+        customer_clv.p_alive,
+        customer_churn.churn_probability,
+        customer_churn.risk_tier
     from active_customers
     left join profiles
         on active_customers.customer_id = profiles.customer_id
@@ -282,6 +300,10 @@ final as (
         on active_customers.customer_id = survey_summary.customer_id
     left join ticket_summary
         on active_customers.customer_id = ticket_summary.customer_id
+    left join customer_clv
+        on active_customers.customer_id = customer_clv.customer_id
+    left join customer_churn
+        on active_customers.customer_id = customer_churn.customer_id
 
 )
 

@@ -55,7 +55,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
                 con,
                 source,
                 settings.landing_dir,
-                batch_id=context.run_id,
+                batch_id=context.run.run_id,
                 delivery_dates=dates,
                 reload=config.reload,
             )
@@ -86,33 +86,6 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
 
     @dg.asset_check(
         asset=key,
-        name="files_reconciled",
-        blocking=True,
-        description="Every loaded file: rows read = rows loaded + rows rejected, and its "
-        "physical lines = rows read + blank lines + continuation lines of quoted values "
-        "(nothing silently lost).",
-    )
-    def files_reconciled(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            bad = con.execute(
-                """
-                select file from raw._files
-                where source = ? and status = 'loaded'
-                  and (rows_read <> rows_loaded + rows_rejected
-                       or lines_in_file <> rows_read + coalesce(blank_lines, 0)
-                                            + coalesce(continuation_lines, 0))
-                order by file
-                """,
-                [source.name],
-            ).fetchall()
-        return dg.AssetCheckResult(
-            passed=not bad,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"unreconciled_files": [f for (f,) in bad][:20], "count": len(bad)},
-        )
-
-    @dg.asset_check(
-        asset=key,
         name="no_quarantined_files",
         description="Warns when a file of this source was quarantined whole (see raw._files).",
     )
@@ -129,7 +102,34 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
             metadata={"quarantined": [f"{f}: {r}" for f, r in rows][:20], "count": len(rows)},
         )
 
-    return [files_reconciled, no_quarantined_files]
+    @dg.asset_check(
+        asset=key,
+        name="as_of_delivery_complete",
+        blocking=True,
+        description="Fails when a file of the as-of date's delivery was quarantined: tonight's "
+        "data would be incomplete, so the marts and the published file keep the last complete "
+        "version until the file is re-delivered and its day reloaded (make reload DATES=...).",
+    )
+    def as_of_delivery_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        as_of = load_settings().as_of_date()
+        with warehouse.connect() as con:
+            rows = con.execute(
+                "select file, reason from raw._files where source = ? and status = 'quarantined'"
+                " and delivery_date = ? order by file",
+                [source.name, as_of],
+            ).fetchall()
+        return dg.AssetCheckResult(
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=("; ".join(f"{f} quarantined: {r}" for f, r in rows[:5]) if rows else None),
+            metadata={
+                "as_of_date": as_of.isoformat(),
+                "quarantined": [f"{f}: {r}" for f, r in rows][:20],
+                "count": len(rows),
+            },
+        )
+
+    return [no_quarantined_files, as_of_delivery_complete]
 
 
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]

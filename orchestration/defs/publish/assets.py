@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.quality.expectations import RESULTS_KEY
 from orchestration.defs.quality.identity import RUNS_KEY
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.defs.transform.assets import published_marts
@@ -16,13 +17,16 @@ MARTS = published_marts()
 @dg.asset(
     key=["publish", "marts_duckdb"],
     group_name="publish",
-    # The identity gate's blocking checks hold publishing back on an over-merge.
-    deps=[*(dg.AssetKey(["marts", table]) for table in MARTS), RUNS_KEY],
-    kinds={"duckdb"},
+    # The blocking checks of the identity gate (over-merge) and of the data quality
+    # suites (dq/check_results) hold publishing back.
+    deps=[*(dg.AssetKey(["marts", table]) for table in MARTS), RUNS_KEY, RESULTS_KEY],
+    kinds={"duckdb", "parquet"},
     pool=WAREHOUSE_POOL,
-    description="Read-only DuckDB file for BI tools at $PUBLISH_DIR/marts.duckdb, swapped in "
-    "atomically; personal data keyed-hashed; the previous version is kept as "
-    "marts.previous.duckdb.",
+    description="Read-only DuckDB file for BI tools at $PUBLISH_DIR/marts.duckdb and one "
+    "Parquet file per mart under $PUBLISH_DIR/parquet/, each swapped in atomically; personal "
+    "data keyed-hashed and the file refused if it still holds e-mails, phones or customer "
+    "names; the previous version is kept (marts.previous.duckdb, parquet.previous) for "
+    "rollback.",
 )
 def marts_duckdb(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = load_settings()
@@ -36,5 +40,9 @@ def marts_duckdb(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "tables": dg.MetadataValue.json(result.tables),
             "masked_columns": dg.MetadataValue.json({t: c for t, c in MARTS.items() if c}),
             "previous_version": str(result.previous) if result.previous else "none",
+            "parquet": dg.MetadataValue.path(str(result.parquet)),
+            # How many names / e-mails / phones the file was checked against: 0 means
+            # the warehouse had no raw or staging CRM data to compare with.
+            "pii_reference": dg.MetadataValue.json(result.pii_reference),
         }
     )

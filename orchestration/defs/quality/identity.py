@@ -36,7 +36,7 @@ def identity_resolution_runs(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        figures = record_run(con, context.run_id, load_settings().as_of_date())
+        figures = record_run(con, context.run.run_id, load_settings().as_of_date())
     return dg.MaterializeResult(metadata={k: v for k, v in figures.items() if v is not None})
 
 

@@ -91,15 +91,7 @@ spend as (
 
 tier_bounds as (
 
-    -- the lowest tier has no lower bound so that a net refund still gets a tier
-    select
-        tier,
-        tier_rank,
-        case
-            when tier_rank > min(tier_rank) over () then min_spend_12m_usd
-        end as lower_bound_usd,
-        lead(min_spend_12m_usd) over (order by tier_rank) as upper_bound_usd
-    from tiers
+    {{ loyalty_tier_bounds('tiers') }}
 
 ),
 
@@ -118,15 +110,7 @@ tiered as (
             member_periods.customer_id = spend.customer_id
             and member_periods.period_end = spend.period_end
     inner join tier_bounds
-        on
-            (
-                tier_bounds.lower_bound_usd is null
-                or spend.spend_12m_usd >= tier_bounds.lower_bound_usd
-            )
-            and (
-                tier_bounds.upper_bound_usd is null
-                or spend.spend_12m_usd < tier_bounds.upper_bound_usd
-            )
+        on {{ spend_in_tier('spend.spend_12m_usd', 'tier_bounds') }}
 
 ),
 

@@ -1,0 +1,246 @@
+"""Run suites against the DuckDB warehouse, store the outcome in `dq.check_results`
+and render GX Data Docs.
+
+Tables are read into pandas (only the columns a suite needs, every row: a sample
+could miss a duplicate key), since GX 1.x has no DuckDB data source without the
+duckdb_engine SQLAlchemy dialect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+import duckdb
+
+from data_quality.suites import ERROR, TableSuite, layer_suites
+
+RESULTS_TABLE = "dq.check_results"
+RESULTS_DDL = f"""
+create table if not exists {RESULTS_TABLE} (
+    run_id varchar not null,
+    layer varchar not null,
+    asset varchar not null,
+    check_name varchar not null,  -- expectation type and columns
+    success boolean not null,
+    observed_value varchar,
+    severity varchar not null,
+    unexpected_count bigint,
+    primary key (run_id, asset, check_name)
+)"""
+MISSING_TABLE_CHECK = "expect_table_to_exist()"
+SAMPLE_VALUES = 5
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    run_id: str
+    layer: str
+    asset: str  # schema.table
+    check: str  # expectation type and columns
+    success: bool
+    observed_value: str | None
+    severity: str
+    unexpected_count: int | None
+
+    @property
+    def blocks(self) -> bool:
+        return not self.success and self.severity == ERROR
+
+
+def _errors(exception: dict | None) -> list[str]:
+    """Messages of exception_info: flat, or keyed by metric when metrics failed."""
+    if not exception:
+        return []
+    infos = [exception] if "raised_exception" in exception else list(exception.values())
+    return sorted({i["exception_message"] for i in infos if i.get("raised_exception")})
+
+
+def _observed(result: dict, exception: dict | None) -> str | None:
+    """Text of what was seen: the aggregate observed value, or the unexpected count with
+    a few distinct unexpected values."""
+    errors = _errors(exception)
+    if errors:
+        return f"error: {'; '.join(errors)}"
+    if "observed_value" in result:
+        return str(result["observed_value"])
+    if "unexpected_count" not in result:
+        return None
+    text = f"{result['unexpected_count']} unexpected of {result.get('element_count')} rows"
+    sample = sorted({str(v) for v in result.get("partial_unexpected_list") or []})
+    return text + (f", e.g. {sample[:SAMPLE_VALUES]}" if sample else "")
+
+
+def _gx_context(docs_dir: Path | None):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    )
+    config.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is None:
+        return gx.get_context(project_config=config, mode="ephemeral")
+    # Suites and definitions stay in memory; validation results are kept on disk next
+    # to the site so that each layer's run adds to the one index.html.
+    config.stores["validation_results_store"] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_dir / ".results"),
+        },
+    }
+    config.data_docs_sites = {
+        "dq": {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, suite: TableSuite) -> set[str]:
+    """Columns of the table or view; empty when it does not exist."""
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [suite.schema, suite.table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path | None):
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    columns = _table_columns(con, suite)
+    if not columns:
+        return [
+            CheckResult(
+                run_id, suite.layer, suite.asset, MISSING_TABLE_CHECK, False,
+                "table not found in the warehouse", ERROR, None,
+            )
+        ]  # fmt: skip
+    if docs_dir is not None:  # Data Docs keep the latest validation of each table only
+        for sub in (".results", "validations"):
+            shutil.rmtree(docs_dir / sub / suite.schema / suite.table, ignore_errors=True)
+    frame = con.execute(suite.select_sql(columns)).df()
+    batch = (
+        context.data_sources.add_pandas(suite.asset)
+        .add_dataframe_asset(suite.asset)
+        .add_batch_definition_whole_dataframe("all rows")
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=suite.asset, data=batch, suite=context.suites.add(suite.to_gx())
+        )
+    )
+    outcome = definition.run(
+        batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id)
+    )
+    results = []
+    for r in outcome.results:
+        meta = r.expectation_config.meta
+        results.append(
+            CheckResult(
+                run_id=run_id,
+                layer=suite.layer,
+                asset=suite.asset,
+                check=meta["check"],
+                success=bool(r.success),
+                observed_value=_observed(r.result or {}, r.exception_info),
+                severity=meta["severity"],
+                unexpected_count=(r.result or {}).get("unexpected_count"),
+            )
+        )
+    return sorted(results, key=lambda c: c.check)
+
+
+def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists dq")
+    con.execute(RESULTS_DDL)
+
+
+def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
+    """Replace the rows of these (run, asset) pairs: a rerun of a run overwrites them."""
+    ensure_results_table(con)
+    pairs = sorted({(r.run_id, r.asset) for r in results})
+    con.execute("begin")
+    try:
+        con.executemany(f"delete from {RESULTS_TABLE} where run_id = ? and asset = ?", pairs)
+        if results:
+            con.executemany(
+                f"insert into {RESULTS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [astuple(r) for r in results],
+            )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def load_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CheckResult]:
+    """A run's stored results (none when the table does not exist yet)."""
+    ensure_results_table(con)
+    rows = con.execute(
+        f"select * from {RESULTS_TABLE} where run_id = ? order by asset, check_name", [run_id]
+    ).fetchall()
+    return [CheckResult(*row) for row in rows]
+
+
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    suites: Iterable[TableSuite],
+    run_id: str,
+    docs_dir: Path | None = None,
+) -> list[CheckResult]:
+    """Validate each suite's table, store the results and, given `docs_dir`, render
+    Data Docs there (`index.html`)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    suites = list(suites)
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir)
+        docs_dir.mkdir(parents=True, exist_ok=True)
+    context = _gx_context(docs_dir)
+    results = [r for s in suites for r in _validate_suite(con, context, s, run_id, docs_dir)]
+    store_results(con, results)
+    if docs_dir is not None:
+        # Render this call's validations only (earlier pages stay); the index lists all.
+        names = {s.asset for s in suites}
+        keys = [
+            k
+            for k in context.validation_results_store.list_keys()
+            if k.expectation_suite_identifier.name in names
+        ]
+        context.build_data_docs(site_names=["dq"], resource_identifiers=keys)
+    return results
+
+
+def run_layer(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    run_id: str,
+    docs_dir: Path | None = None,
+    tables: Iterable[str] | None = None,
+) -> list[CheckResult]:
+    """Validate a layer (`raw`, `staging`, `marts`), or only its `tables` (schema.table)."""
+    suites = layer_suites(layer)
+    if tables is not None:
+        wanted = set(tables)
+        unknown = wanted - {s.asset for s in suites}
+        if unknown:
+            raise ValueError(f"no {layer} suite for {', '.join(sorted(unknown))}")
+        suites = [s for s in suites if s.asset in wanted]
+    return validate(con, suites, run_id, docs_dir)

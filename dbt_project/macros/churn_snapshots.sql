@@ -1,0 +1,49 @@
+{#- Point-in-time snapshot dates of the churn and CLV feature models
+    (models/features), as a CTE body with columns snapshot_date, snapshot_role:
+      scoring     the run's as-of date (its future is unknown: no label)
+      validation  as-of - H, whose H-day label window ends on the as-of date
+      training    as-of - 2H - i x step for i = 0 .. n - 1, whose label windows
+                  end on or before the validation date (a time split, never random)
+    H = var churn_horizon_days, n = var churn_training_snapshots, step = var
+    churn_snapshot_step_days. Without an as-of date (a bare dbt run) the latest
+    order date of orders_relation (fct_orders or a CTE of it) stands in. -#}
+{% macro churn_snapshot_dates(orders_relation) -%}
+    {%- set horizon = positive_int_var('churn_horizon_days') -%}
+    {%- set training_snapshots = positive_int_var('churn_training_snapshots') -%}
+    {%- set step = positive_int_var('churn_snapshot_step_days') -%}
+    select
+        run_date.as_of_date - cast(offsets.days_before_as_of as integer) as snapshot_date,
+        offsets.snapshot_role
+    from (
+        select coalesce({{ as_of_date() }}, max(order_date)) as as_of_date
+        from {{ orders_relation }}
+    ) as run_date
+    cross join (
+        select
+            0 as days_before_as_of,
+            'scoring' as snapshot_role
+        union all
+        select
+            {{ horizon }} as days_before_as_of,
+            'validation' as snapshot_role
+        union all
+        select
+            {{ 2 * horizon }} + steps.step_index * {{ step }} as days_before_as_of,
+            'training' as snapshot_role
+        from range({{ training_snapshots }}) as steps (step_index)
+    ) as offsets
+    where run_date.as_of_date is not null
+{%- endmacro %}
+
+{#- A var that must be a whole number above zero; anything else stops the
+    compilation with the var's name and value. -#}
+{% macro positive_int_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- set text = value | string | trim -%}
+    {%- if not text.isdigit() or text | int < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be a whole number of at least 1, got '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {{ return(text | int) }}
+{%- endmacro %}

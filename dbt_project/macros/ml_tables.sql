@@ -1,0 +1,53 @@
+{#- The tables the Python model assets (orchestration/defs/ml) write and dbt reads as
+    source('ml', ...): created empty on every dbt invocation if missing, so the marts
+    that join them build on a fresh warehouse before any model has run. One row set
+    per as-of date (per run for the metrics); the assets replace their own rows. -#}
+{% macro create_ml_tables() -%}
+    create schema if not exists ml;
+    create table if not exists ml.customer_clv (
+        customer_id varchar not null,
+        as_of_date date not null,
+        model varchar not null,
+        frequency integer not null,
+        recency double not null,
+        T double not null,
+        monetary_value double not null,
+        p_alive double,
+        expected_purchases_90d double,
+        expected_purchases_365d double,
+        expected_avg_order_value double,
+        clv_365d double,
+        is_extreme_customer boolean not null
+    );
+    create table if not exists ml.clv_model_params (
+        as_of_date date not null,
+        model varchar not null,
+        parameter varchar not null,
+        value double not null,
+        time_unit varchar not null,
+        log_likelihood double,
+        n_customers bigint not null
+    );
+    create table if not exists ml.customer_churn (
+        customer_id varchar not null,
+        as_of_date date not null,
+        horizon_days integer not null,
+        churn_probability double not null,
+        risk_tier varchar not null,
+        top_drivers varchar
+    );
+    create table if not exists ml.churn_model_metrics (
+        run_id varchar not null,
+        as_of_date date not null,
+        horizon_days integer not null,
+        model_name varchar not null,
+        roc_auc double,
+        pr_auc double,
+        brier_score double,
+        top_decile_lift double,
+        n_training bigint not null,
+        n_validation bigint not null,
+        validation_churn_rate double,
+        beats_baselines boolean not null
+    );
+{%- endmacro %}

@@ -1,0 +1,310 @@
+-- Point-in-time churn features and label of every buyer at every snapshot date
+-- (the population and snapshots of customer_purchase_summaries). Each source is
+-- first reduced to one row per customer and day; the features aggregate the
+-- days on or before the snapshot date only, and the label (future_purchases)
+-- is the one place that looks past it.
+{%- set horizon_days = positive_int_var('churn_horizon_days') %}
+
+with
+
+summaries as (
+
+    select * from {{ ref('customer_purchase_summaries') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('fct_touchpoints') }}
+
+),
+
+points_ledger as (
+
+    select * from {{ ref('fct_points_ledger') }}
+
+),
+
+service_tickets as (
+
+    select * from {{ ref('stg_service__tickets') }}
+
+),
+
+survey_responses as (
+
+    select * from {{ ref('stg_survey__responses') }}
+
+),
+
+loyalty_tiers as (
+
+    select * from {{ ref('loyalty_tiers') }}
+
+),
+
+tier_bounds as (
+
+    {{ loyalty_tier_bounds('loyalty_tiers') }}
+
+),
+
+order_days as (
+
+    select
+        customer_id,
+        order_date as activity_date,
+        count(*) filter (where is_purchase) as purchase_orders,
+        count(*) filter (where is_purchase and channel = 'web') as web_purchase_orders,
+        count(*) filter (where is_purchase and channel = 'app') as app_purchase_orders,
+        count(*) filter (where is_purchase and channel = 'store') as store_purchase_orders,
+        -- net: returns subtract, cancelled orders bring nothing (fct_orders)
+        coalesce(sum(revenue_usd), 0) as net_revenue_usd
+    from orders
+    where customer_id is not null
+    group by customer_id, order_date
+
+),
+
+touchpoint_days as (
+
+    select
+        customer_id,
+        occurred_date as activity_date,
+        count(*) as touchpoints,
+        count(*) filter (where is_customer_action) as customer_actions,
+        count(*) filter (where touchpoint_type = 'web_session') as web_sessions,
+        count(*) filter (where source = 'app_events') as app_events,
+        count(*) filter (
+            where source = 'campaign_events' and touchpoint_type = channel || '_open'
+        ) as campaign_opens,
+        count(*) filter (
+            where source = 'campaign_events' and touchpoint_type = channel || '_click'
+        ) as campaign_clicks,
+        count(*) filter (
+            where source = 'campaign_events' and touchpoint_type = channel || '_unsubscribe'
+        ) as campaign_unsubscribes
+    from touchpoints
+    where customer_id is not null
+    group by customer_id, occurred_date
+
+),
+
+ticket_days as (
+
+    -- the ticket's customer is its touchpoint's (same ticket id)
+    select
+        touchpoints.customer_id,
+        touchpoints.occurred_date as activity_date,
+        count(*) as service_tickets,
+        count(*) filter (where service_tickets.category = 'complaint') as complaint_tickets
+    from service_tickets
+    inner join touchpoints
+        on
+            touchpoints.source = 'service_tickets'
+            and service_tickets.ticket_id = touchpoints.source_record_id
+    where touchpoints.customer_id is not null
+    group by touchpoints.customer_id, touchpoints.occurred_date
+
+),
+
+survey_days as (
+
+    -- the day's last NPS and CSAT answer (ties: the larger response id)
+    select
+        touchpoints.customer_id,
+        touchpoints.occurred_date as activity_date,
+        (max({
+            'responded_at': survey_responses.responded_at,
+            'response_id': survey_responses.response_id,
+            'score': survey_responses.score
+        }) filter (where survey_responses.survey_type = 'nps')).score as nps_score,
+        (max({
+            'responded_at': survey_responses.responded_at,
+            'response_id': survey_responses.response_id,
+            'score': survey_responses.score
+        }) filter (where survey_responses.survey_type = 'csat')).score as csat_score
+    from survey_responses
+    inner join touchpoints
+        on
+            touchpoints.source = 'survey_responses'
+            and survey_responses.response_id = touchpoints.source_record_id
+    where touchpoints.customer_id is not null
+    group by touchpoints.customer_id, touchpoints.occurred_date
+
+),
+
+ledger_days as (
+
+    select
+        customer_id,
+        entry_date as activity_date,
+        count(*) as ledger_entries,
+        sum(signed_points) as points_change,
+        coalesce(-sum(signed_points) filter (where entry_type = 'redeem'), 0) as points_redeemed,
+        count(*) filter (where entry_type = 'redeem') as redemptions
+    from points_ledger
+    where customer_id is not null
+    group by customer_id, entry_date
+
+),
+
+daily_activity as (
+
+    select * from order_days
+    union all by name
+    select * from touchpoint_days
+    union all by name
+    select * from ticket_days
+    union all by name
+    select * from survey_days
+    union all by name
+    select * from ledger_days
+
+),
+
+known_activity as (
+
+    -- everything up to the snapshot date, nothing after it; days_back = 0 on the
+    -- snapshot date, so an N-day window is days_back < N
+    select
+        daily_activity.*,
+        summaries.snapshot_date,
+        summaries.snapshot_date - daily_activity.activity_date as days_back
+    from summaries
+    inner join daily_activity
+        on
+            summaries.customer_id = daily_activity.customer_id
+            and summaries.snapshot_date >= daily_activity.activity_date
+
+),
+
+history as (
+
+    select
+        customer_id,
+        snapshot_date,
+        min(activity_date) as first_seen_date,
+        max(activity_date) filter (where customer_actions > 0) as last_interaction_date,
+        sum(purchase_orders) as purchase_orders,
+        sum(web_purchase_orders) as web_purchase_orders,
+        sum(app_purchase_orders) as app_purchase_orders,
+        sum(store_purchase_orders) as store_purchase_orders,
+        count(*) filter (where purchase_orders > 0 and days_back < 365) as purchase_days_365d,
+        sum(net_revenue_usd) filter (where days_back < 365) as net_revenue_365d_usd,
+        -- the loyalty program's 12-month spend (rpt_loyalty_tier_history)
+        sum(net_revenue_usd) filter (
+            where snapshot_date < activity_date + interval 12 month
+        ) as spend_12m_usd,
+        sum(web_sessions) filter (where days_back < 30) as web_sessions_30d,
+        sum(web_sessions) filter (where days_back between 30 and 89) as web_sessions_prior_60d,
+        sum(app_events) filter (where days_back < 30) as app_events_30d,
+        sum(app_events) filter (where days_back between 30 and 89) as app_events_prior_60d,
+        sum(campaign_opens) filter (where days_back < 90) as campaign_opens_90d,
+        sum(campaign_clicks) filter (where days_back < 90) as campaign_clicks_90d,
+        sum(campaign_unsubscribes) filter (where days_back < 90) as campaign_unsubscribes_90d,
+        sum(service_tickets) filter (where days_back < 180) as service_tickets_180d,
+        sum(complaint_tickets) filter (where days_back < 180) as complaint_tickets_180d,
+        arg_max(nps_score, activity_date) filter (
+            where nps_score is not null
+        ) as latest_nps_score,
+        arg_max(csat_score, activity_date) filter (
+            where csat_score is not null
+        ) as latest_csat_score,
+        sum(ledger_entries) as ledger_entries,
+        sum(points_change) as points_balance,
+        sum(points_redeemed) filter (where days_back < 365) as points_redeemed_365d,
+        sum(redemptions) filter (where days_back < 365) as redemptions_365d
+    from known_activity
+    group by customer_id, snapshot_date
+
+),
+
+future_purchases as (
+
+    -- the label's window (snapshot date, snapshot date + H]: the only look ahead
+    select
+        summaries.customer_id,
+        summaries.snapshot_date
+    from summaries
+    inner join order_days
+        on
+            summaries.customer_id = order_days.customer_id
+            and summaries.snapshot_date < order_days.activity_date
+            and summaries.snapshot_date + {{ horizon_days }}
+            >= order_days.activity_date
+            and order_days.purchase_orders > 0
+    group by summaries.customer_id, summaries.snapshot_date
+
+),
+
+final as (
+
+    select
+        summaries.customer_id,
+        summaries.snapshot_date,
+        summaries.snapshot_role,
+        {{ horizon_days }} as horizon_days,
+        cast(case
+            when summaries.snapshot_role = 'scoring' then null
+            when future_purchases.customer_id is null then 1
+            else 0
+        end as integer) as is_churned,
+        cast(summaries.snapshot_date - summaries.last_purchase_date as integer)
+            as days_since_last_purchase,
+        cast(history.purchase_days_365d as integer) as purchase_days_365d,
+        cast(coalesce(history.net_revenue_365d_usd, 0) as decimal(18, 2))
+            as net_revenue_365d_usd,
+        cast(summaries.snapshot_date - history.first_seen_date as integer) as tenure_days,
+        cast(history.web_purchase_orders / history.purchase_orders as double)
+            as web_purchase_share,
+        cast(history.app_purchase_orders / history.purchase_orders as double)
+            as app_purchase_share,
+        cast(history.store_purchase_orders / history.purchase_orders as double)
+            as store_purchase_share,
+        cast(coalesce(history.web_sessions_30d, 0) as integer) as web_sessions_30d,
+        cast(coalesce(history.web_sessions_prior_60d, 0) as integer) as web_sessions_prior_60d,
+        coalesce(history.web_sessions_30d, 0)
+        - coalesce(history.web_sessions_prior_60d, 0) / 2.0 as web_sessions_trend,
+        cast(coalesce(history.app_events_30d, 0) as integer) as app_events_30d,
+        cast(coalesce(history.app_events_prior_60d, 0) as integer) as app_events_prior_60d,
+        coalesce(history.app_events_30d, 0)
+        - coalesce(history.app_events_prior_60d, 0) / 2.0 as app_events_trend,
+        cast(coalesce(history.campaign_opens_90d, 0) as integer) as campaign_opens_90d,
+        cast(coalesce(history.campaign_clicks_90d, 0) as integer) as campaign_clicks_90d,
+        cast(coalesce(history.campaign_unsubscribes_90d, 0) as integer)
+            as campaign_unsubscribes_90d,
+        cast(coalesce(history.service_tickets_180d, 0) as integer) as service_tickets_180d,
+        cast(coalesce(history.complaint_tickets_180d, 0) as integer) as complaint_tickets_180d,
+        cast(history.latest_nps_score as integer) as latest_nps_score,
+        cast(history.latest_csat_score as integer) as latest_csat_score,
+        cast(coalesce(history.ledger_entries, 0) > 0 as integer) as is_loyalty_member,
+        cast(coalesce(history.points_balance, 0) as bigint) as points_balance,
+        cast(coalesce(history.points_redeemed_365d, 0) as bigint) as points_redeemed_365d,
+        cast(coalesce(history.redemptions_365d, 0) as integer) as redemptions_365d,
+        case
+            when coalesce(history.ledger_entries, 0) > 0 then tier_bounds.tier_rank else 0
+        end as loyalty_tier_rank,
+        cast(summaries.snapshot_date - history.last_interaction_date as integer)
+            as days_since_last_interaction
+    from summaries
+    left join history
+        on
+            summaries.customer_id = history.customer_id
+            and summaries.snapshot_date = history.snapshot_date
+    inner join tier_bounds
+        on {{ spend_in_tier('coalesce(history.spend_12m_usd, 0)', 'tier_bounds') }}
+    left join future_purchases
+        on
+            summaries.customer_id = future_purchases.customer_id
+            and summaries.snapshot_date = future_purchases.snapshot_date
+
+)
+
+select * from final

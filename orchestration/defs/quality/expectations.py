@@ -1,0 +1,168 @@
+"""Great Expectations suites (data_quality/) in Dagster: checks and a publish gate.
+
+raw: one check `gx_expectations` per ingestion asset (one step for the layer). An
+ERROR failure blocks dbt, so nothing built from broken raw data is published.
+
+staging and marts: their tables come out of the dbt multi-assets, and a blocking
+check on one of those outputs makes Dagster split the dbt step around it (dbt then
+runs tests of models another step has not built yet). So, as for the identity gate,
+the asset `dq/check_results` runs these suites once every mart is built, and one
+blocking check per table sits on it: the publish asset depends on `dq/check_results`,
+so an ERROR failure stops publishing; WARN failures are recorded and shown.
+
+Every result lands in `dq.check_results`; Data Docs go to `$WAREHOUSE_DIR/data_docs`.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from data_quality.suites import TableSuite, layer_suites
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+
+RESULTS_KEY = dg.AssetKey(["dq", "check_results"])
+RAW_CHECK_NAME = "gx_expectations"
+GATED_LAYERS = ("staging", "marts")
+MAX_LISTED_FAILURES = 20
+DOCS_DIR_NAME = "data_docs"  # next to the warehouse file: $WAREHOUSE_DIR/data_docs
+
+
+def _table_key(suite: TableSuite) -> dg.AssetKey:
+    # Asset keys mirror the warehouse: `<schema>/<table>`.
+    return dg.AssetKey([suite.schema, suite.table])
+
+
+def _gate_check_name(suite: TableSuite) -> str:
+    return f"{suite.schema}__{suite.table}"
+
+
+def _docs_dir(warehouse: WarehouseResource) -> Path:
+    return Path(warehouse.path).parent / DOCS_DIR_NAME
+
+
+def _check_result(results, **key) -> dg.AssetCheckResult:
+    """Fails when any expectation failed: severity ERROR (blocking) when an ERROR one did."""
+    failed = [r for r in results if not r.success]
+    blocking = [r for r in failed if r.blocks]
+    return dg.AssetCheckResult(
+        **key,
+        passed=bool(results) and not failed,
+        severity=dg.AssetCheckSeverity.ERROR
+        if blocking or not results
+        else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "expectations": len(results),
+            "failed_error": len(blocking),
+            "failed_warn": len(failed) - len(blocking),
+            "failures": dg.MetadataValue.json(
+                [
+                    {"check": r.check, "severity": r.severity, "observed": r.observed_value}
+                    for r in failed[:MAX_LISTED_FAILURES]
+                ]
+                or ([] if results else [{"check": "none", "observed": "no result in this run"}])
+            ),
+        },
+    )
+
+
+def _by_asset(results) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for r in results:
+        grouped.setdefault(r.asset, []).append(r)
+    return grouped
+
+
+# --- raw: checks on the ingestion assets ---------------------------------------------
+
+_RAW_SUITES = {_table_key(s): s for s in layer_suites("raw")}
+
+
+@dg.multi_asset_check(
+    name="gx_raw",
+    specs=[
+        dg.AssetCheckSpec(
+            RAW_CHECK_NAME,
+            asset=key,
+            blocking=suite.has_error,
+            description=f"Great Expectations suite {suite.asset}: contract domains, rules "
+            "and timestamps; ERROR expectations block dbt, WARN ones are recorded.",
+        )
+        for key, suite in _RAW_SUITES.items()
+    ],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+    description="Great Expectations suites of the raw layer.",
+)
+def gx_raw(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    # GX is imported only when a check runs: loading the definitions stays fast.
+    from data_quality.results import validate
+
+    keys = sorted((k.asset_key for k in context.selected_asset_check_keys), key=str)
+    suites = [_RAW_SUITES[k] for k in keys]
+    with warehouse.connect() as con:
+        results = _by_asset(validate(con, suites, context.run.run_id, _docs_dir(warehouse)))
+    for key, suite in zip(keys, suites, strict=True):
+        yield _check_result(results.get(suite.asset, []), asset_key=key, check_name=RAW_CHECK_NAME)
+
+
+# --- staging and marts: the gate before publishing ------------------------------------
+
+_GATED_SUITES = {_gate_check_name(s): s for layer in GATED_LAYERS for s in layer_suites(layer)}
+
+
+@dg.asset(
+    key=RESULTS_KEY,
+    group_name="dq",
+    deps=[_table_key(s) for s in _GATED_SUITES.values()],
+    kinds={"duckdb", "python"},
+    pool=WAREHOUSE_POOL,
+    description="Great Expectations results of the staging and marts suites, one row per "
+    "run, table and expectation (raw results are added by the raw checks); Data Docs in "
+    "$WAREHOUSE_DIR/data_docs.",
+)
+def check_results(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    from data_quality.results import validate
+
+    with warehouse.connect() as con:
+        results = validate(con, _GATED_SUITES.values(), context.run.run_id, _docs_dir(warehouse))
+    failed = [r for r in results if not r.success]
+    return dg.MaterializeResult(
+        metadata={
+            "expectations": len(results),
+            "failed_error": sum(r.blocks for r in failed),
+            "failed_warn": sum(not r.blocks for r in failed),
+            "data_docs": dg.MetadataValue.path(str(_docs_dir(warehouse) / "index.html")),
+        }
+    )
+
+
+@dg.multi_asset_check(
+    name="gx_gate",
+    specs=[
+        dg.AssetCheckSpec(
+            name,
+            asset=RESULTS_KEY,
+            blocking=suite.has_error,
+            description=f"Great Expectations suite {suite.asset} ({suite.layer} layer) "
+            "passed in this run; an ERROR failure blocks publishing.",
+        )
+        for name, suite in _GATED_SUITES.items()
+    ],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+    description="Staging and marts expectation results of this run, per table.",
+)
+def gx_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    from data_quality.results import load_results
+
+    with warehouse.connect() as con:
+        results = _by_asset(load_results(con, context.run.run_id))
+    for name in sorted(k.name for k in context.selected_asset_check_keys):
+        suite = _GATED_SUITES[name]
+        yield _check_result(results.get(suite.asset, []), asset_key=RESULTS_KEY, check_name=name)
+
+
+expectation_assets = [check_results]
+expectation_checks = [gx_raw, gx_gate]

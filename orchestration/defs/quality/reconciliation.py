@@ -1,0 +1,104 @@
+"""Cross-layer reconciliation as Dagster asset checks (orchestration/lib/reconciliation.py).
+
+Per raw source: its landing lines reconcile with raw rows and rejects (ERROR,
+blocking: a lost or doubled row stops the run before dbt), its delivery volume
+(WARN) and freshness (WARN). On the marts: revenue equals raw's (ERROR) and every
+touchpoint without a customer has a reason (ERROR: every legitimate cause is
+known, so an unexplained one is an identity-resolution bug that would mis-attribute
+journeys in the published file).
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.resources import WarehouseResource
+from orchestration.lib.contract import SOURCES
+from orchestration.lib.reconciliation import (
+    CheckOutcome,
+    ReconciliationLimits,
+    freshness,
+    landing_lines_reconciled,
+    revenue_reconciled,
+    touchpoints_explained,
+    volume_anomalies,
+)
+from orchestration.lib.settings import load_settings
+
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+Run = Callable[[duckdb.DuckDBPyConnection, ReconciliationLimits], CheckOutcome]
+
+
+def _check(
+    key: dg.AssetKey, name: str, severity: dg.AssetCheckSeverity, run: Run, description: str
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=key, name=name, blocking=severity == ERROR, description=description)
+    def _reconciliation_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        limits = ReconciliationLimits.from_env()
+        with warehouse.connect() as con:
+            outcome = run(con, limits)
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=severity,
+            description=outcome.message,
+            metadata={
+                "observed": outcome.observed,
+                "failing": dg.MetadataValue.json(outcome.details),
+                "figures": dg.MetadataValue.json(outcome.figures),
+            },
+        )
+
+    return _reconciliation_check
+
+
+def _source_checks(source: str) -> list[dg.AssetChecksDefinition]:
+    key = dg.AssetKey(["raw", source])
+    return [
+        _check(
+            key,
+            "lines_reconciled_with_raw",
+            ERROR,
+            lambda con, _: landing_lines_reconciled(con, source),
+            "Every file: data lines = rows in raw + rows in raw._rejects + blank + "
+            "continuation lines, and a duplicate or quarantined file loaded nothing.",
+        ),
+        _check(
+            key,
+            "volume_within_baseline",
+            WARN,
+            lambda con, limits: volume_anomalies(con, load_settings().as_of_date(), limits, source),
+            "Rows delivered on the as-of day (RECON_VOLUME_CHECK_DAYS days) stay within "
+            "RECON_VOLUME_LOW_RATIO..RECON_VOLUME_HIGH_RATIO of the trailing 7-day median.",
+        ),
+        _check(
+            key,
+            "fresh_delivery",
+            WARN,
+            lambda con, limits: freshness(con, load_settings().as_of_date(), limits, source),
+            "The latest loaded delivery is at most RECON_FRESHNESS_MAX_AGE_DAYS (or the "
+            "source's RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE entry) before the as-of date.",
+        ),
+    ]
+
+
+reconciliation_checks = [
+    *(check for s in SOURCES for check in _source_checks(s.name)),
+    _check(
+        dg.AssetKey(["marts", "fct_orders"]),
+        "revenue_reconciled_with_raw",
+        ERROR,
+        revenue_reconciled,
+        "Revenue of raw's latest order versions (contract rule) = fct_orders revenue, per "
+        "source, day and currency, within RECON_REVENUE_TOLERANCE; order counts equal.",
+    ),
+    _check(
+        dg.AssetKey(["marts", "fct_touchpoints"]),
+        "null_customers_explained",
+        ERROR,
+        lambda con, _: touchpoints_explained(con),
+        "Every touchpoint without a customer is forgotten, has no identifier, or only "
+        "excluded identifiers (counts per reason in the metadata).",
+    ),
+]

@@ -1,0 +1,302 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.ml.churn import (
+    InsufficientHistoryError,
+    brier_score,
+    pr_auc,
+    roc_auc,
+    score,
+    top_decile_lift,
+    train_and_evaluate,
+)
+
+HORIZON = 90
+SNAPSHOTS = (
+    ("training", dt.date(2024, 1, 1)),
+    ("training", dt.date(2024, 4, 1)),
+    ("training", dt.date(2024, 7, 1)),
+    ("validation", dt.date(2024, 10, 1)),
+    ("scoring", dt.date(2024, 12, 30)),
+)
+METRIC_COLUMNS = [
+    "model_name",
+    "roc_auc",
+    "pr_auc",
+    "brier_score",
+    "top_decile_lift",
+    "n_validation",
+    "validation_churn_rate",
+    "n_training",
+]
+
+
+def synthetic_features(n_customers: int = 1500, seed: int = 7) -> pd.DataFrame:
+    """Churn rises with recency and with an XOR of x1, x2 that neither baseline can see.
+    BG/NBD expected purchases is a noisy function of recency; app_user and tickets are noise."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for role, snapshot in SNAPSHOTS:
+        recency = np.round(rng.exponential(60, n_customers))
+        x1, x2 = rng.random(n_customers), rng.random(n_customers)
+        xor = (x1 > 0.5) != (x2 > 0.5)
+        logit = -2.5 + 0.02 * recency + 3.0 * xor
+        churned = rng.random(n_customers) < 1 / (1 + np.exp(-logit))
+        bgnbd = np.clip(3 * np.exp(-recency / 80) + rng.normal(0, 0.4, n_customers), 0, None)
+        tickets = pd.array(rng.poisson(1, n_customers), dtype="Int64")
+        tickets[rng.random(n_customers) < 0.1] = pd.NA
+        app_user = pd.array(rng.random(n_customers) < 0.5, dtype="boolean")
+        app_user[rng.random(n_customers) < 0.1] = pd.NA
+        label = pd.array(churned, dtype="boolean")
+        if role == "scoring":
+            label[:] = pd.NA
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": [f"C{i:05d}" for i in range(n_customers)],
+                    "snapshot_date": pd.Timestamp(snapshot),
+                    "snapshot_role": role,
+                    "is_churned": label,
+                    "days_since_last_purchase": recency,
+                    "bgnbd_expected_purchases": bgnbd,
+                    "x1": x1,
+                    "x2": x2,
+                    "tickets": tickets,
+                    "app_user": app_user,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def features():
+    return synthetic_features()
+
+
+@pytest.fixture(scope="module")
+def evaluation(features):
+    return train_and_evaluate(features, horizon_days=HORIZON)
+
+
+# ---- metrics on hand-made data -------------------------------------------------------------
+
+
+def test_roc_auc_by_hand():
+    # Positives 0.35, 0.8; negatives 0.1, 0.4. Pairs: 0.35>0.1 yes, 0.35>0.4 no, 0.8>0.1 yes,
+    # 0.8>0.4 yes -> 3 of 4 = 0.75.
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    # Positives 0.5, 0.9; negatives 0.5, 0.2. Pairs: 0.5 vs 0.5 tie = 1/2, the other three
+    # wins -> 3.5 / 4 = 0.875.
+    assert roc_auc([0, 1, 0, 1], [0.5, 0.5, 0.2, 0.9]) == pytest.approx(0.875)
+
+
+def test_pr_auc_by_hand():
+    # Descending: 0.8(+) 0.4(-) 0.35(+) 0.1(-). Recall steps at 0.8 (P=1, R 0->0.5) and at
+    # 0.35 (P=2/3, R 0.5->1): AP = 0.5*1 + 0.5*2/3 = 0.8333...
+    assert pr_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.5 + 1 / 3)
+    # Ties enter together: 0.9(+) -> P=1, R=0.5; the three rows at 0.6 (one +) -> P=2/4,
+    # R=1; 0.1(-) adds no recall. AP = 0.5*1 + 0.5*0.5 = 0.75.
+    assert pr_auc([1, 0, 1, 0, 0], [0.9, 0.6, 0.6, 0.6, 0.1]) == pytest.approx(0.75)
+
+
+def test_brier_score_by_hand():
+    # (0.8-1)^2 + (0.3-0)^2 + (0.5-1)^2 = 0.04 + 0.09 + 0.25 = 0.38; / 3
+    assert brier_score([True, False, True], [0.8, 0.3, 0.5]) == pytest.approx(0.38 / 3)
+
+
+def test_top_decile_lift_by_hand():
+    # 20 rows, 4 churners (rate 0.2); top 10 % = 2 rows: 0.95(+) and 0.9(-) -> rate 0.5,
+    # lift 0.5 / 0.2 = 2.5.
+    y = np.array([1, 0] + [1, 1, 1] + [0] * 15)
+    s = np.array([0.95, 0.9] + [0.5, 0.4, 0.3] + [0.1] * 15)
+    assert top_decile_lift(y, s) == pytest.approx(2.5)
+    # Ties at the cut: 0.95(+) then three rows at 0.9 with one churner; 1 of the 3 tied rows
+    # fits, counting 1/3 each -> churners in top = 1 + 1/3, rate (4/3)/2 = 2/3, lift
+    # (2/3) / 0.2 = 10/3, whatever the row order.
+    y = np.array([1, 1, 0, 0] + [1, 1] + [0] * 14)
+    s = np.array([0.95, 0.9, 0.9, 0.9] + [0.5, 0.4] + [0.1] * 14)
+    assert top_decile_lift(y, s) == pytest.approx(10 / 3)
+    assert top_decile_lift(y[::-1], s[::-1]) == pytest.approx(10 / 3)
+
+
+def test_metrics_reject_undefined_input():
+    with pytest.raises(ValueError, match="single class"):
+        roc_auc([1, 1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="NaN"):
+        pr_auc([0, 1], [0.1, np.nan])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        brier_score([0, 1], [0.1, 1.2])
+
+
+# ---- training and evaluation ---------------------------------------------------------------
+
+
+def test_model_beats_both_baselines(evaluation):
+    m = evaluation.metrics.set_index("model_name")
+    assert list(evaluation.metrics.columns) == METRIC_COLUMNS
+    assert list(m.index) == ["gradient_boosting", "baseline_recency", "baseline_bgnbd"]
+    assert (m["n_validation"] == 1500).all() and (m["n_training"] == 4500).all()
+    for baseline in ("baseline_recency", "baseline_bgnbd"):
+        assert m.loc["gradient_boosting", "roc_auc"] > m.loc[baseline, "roc_auc"] + 0.05
+        assert m.loc["gradient_boosting", "pr_auc"] > m.loc[baseline, "pr_auc"] + 0.05
+        assert m.loc["gradient_boosting", "brier_score"] < m.loc[baseline, "brier_score"]
+    # Recency does carry signal, so the baselines are better than chance.
+    assert m.loc["baseline_recency", "roc_auc"] > 0.6
+    assert evaluation.beats_baselines
+    assert evaluation.message.startswith("gradient_boosting beats both baselines")
+    # The XOR pair and recency matter; the pure-noise columns do not.
+    top3 = set(evaluation.feature_importances["feature"].head(3))
+    assert top3 == {"x1", "x2", "days_since_last_purchase"}
+
+
+def test_message_names_the_baseline_not_beaten(features):
+    # Without x1/x2 the model only sees recency and its noisy copies: it cannot beat the
+    # recency baseline by a margin, and must say which one it does not beat if it loses.
+    weak = features.drop(columns=["x1", "x2"])
+    result = train_and_evaluate(
+        weak, horizon_days=HORIZON, model_params={"max_iter": 1, "max_leaf_nodes": 2}
+    )
+    # A single 2-leaf tree scores two values: far worse ranking than raw recency.
+    assert not result.beats_baselines
+    assert result.message.startswith("gradient_boosting does NOT beat baseline_recency on roc_auc")
+
+
+def test_deterministic(features, evaluation):
+    again = train_and_evaluate(features, horizon_days=HORIZON)
+    pd.testing.assert_frame_equal(again.metrics, evaluation.metrics)
+    pd.testing.assert_frame_equal(again.feature_importances, evaluation.feature_importances)
+    pd.testing.assert_frame_equal(score(again, features), score(evaluation, features))
+
+
+def test_validation_labels_are_not_used_for_training(features, evaluation):
+    # Flip every validation label. If only training rows fit the model (and the baseline
+    # calibrators), validation scores are unchanged, so each ROC AUC becomes exactly 1 - AUC.
+    flipped = features.copy()
+    is_val = flipped["snapshot_role"] == "validation"
+    flipped.loc[is_val, "is_churned"] = ~flipped.loc[is_val, "is_churned"]
+    result = train_and_evaluate(flipped, horizon_days=HORIZON, refit_on_validation=False)
+    before = evaluation.metrics.set_index("model_name")
+    after = result.metrics.set_index("model_name")
+    np.testing.assert_allclose(after["roc_auc"], 1 - before["roc_auc"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        after["validation_churn_rate"], 1 - before["validation_churn_rate"], atol=1e-12
+    )
+    assert not result.beats_baselines
+
+
+def test_time_split_must_not_overlap_label_horizon(features):
+    with pytest.raises(
+        ValueError, match=r"2024-07-01 \+ 120 days .* validation snapshot 2024-10-01"
+    ):
+        train_and_evaluate(features, horizon_days=120)
+
+
+# ---- scoring -------------------------------------------------------------------------------
+
+
+def test_score_output(features, evaluation):
+    scored = score(evaluation, features)
+    scoring_rows = features[features["snapshot_role"] == "scoring"]
+    assert list(scored.columns) == [
+        "customer_id",
+        "as_of_date",
+        "horizon_days",
+        "churn_probability",
+        "risk_tier",
+        "top_drivers",
+    ]
+    assert scored["customer_id"].tolist() == scoring_rows["customer_id"].tolist()
+    assert (scored["as_of_date"] == pd.Timestamp("2024-12-30")).all()
+    assert (scored["horizon_days"] == HORIZON).all()
+    p = scored["churn_probability"]
+    assert p.between(0, 1).all() and p.nunique() > 100
+    expected_tier = np.where(p >= 0.7, "high", np.where(p >= 0.4, "medium", "low"))
+    assert (scored["risk_tier"] == expected_tier).all()
+    assert set(scored["risk_tier"]) == {"high", "medium", "low"}
+    # Very long silences: recency (or BG/NBD, its correlated stand-in: setting one of the two to
+    # its median leaves the other telling the model the same story) drives the risk.
+    long_silence = scoring_rows["days_since_last_purchase"].to_numpy() > 200
+    assert long_silence.sum() > 10
+    silent_drivers = scored.loc[long_silence, "top_drivers"]
+    assert silent_drivers.str.contains("days_since_last_purchase").mean() > 0.9
+    assert silent_drivers.str.contains("days_since_last_purchase|bgnbd_expected").all()
+    drivers = scored["top_drivers"].str.split("; ")
+    assert drivers.map(len).max() == 3
+    assert scored["top_drivers"].str.fullmatch(r"(\w+ \(\+\d\.\d{3}\)(; )?){0,3}").all()
+    # Fixed cut-offs are a parameter.
+    assert (score(evaluation, features, tier_cutoffs=(0.0, 0.0))["risk_tier"] == "high").all()
+
+
+def test_score_requires_training_feature_columns(features, evaluation):
+    with pytest.raises(ValueError, match=r"missing required column\(s\): \['tickets'\]"):
+        score(evaluation, features.drop(columns=["tickets"]))
+
+
+# ---- clear errors --------------------------------------------------------------------------
+
+
+def _with_roles(features, mapping):
+    changed = features.copy()
+    changed["snapshot_role"] = changed["snapshot_role"].replace(mapping)
+    return changed
+
+
+def test_missing_required_columns_are_named(features):
+    with pytest.raises(ValueError, match=r"\['is_churned', 'bgnbd_expected_purchases'\]"):
+        train_and_evaluate(
+            features.drop(columns=["is_churned", "bgnbd_expected_purchases"]),
+            horizon_days=HORIZON,
+        )
+
+
+def test_no_training_rows(features):
+    with pytest.raises(InsufficientHistoryError, match="no 'training' rows"):
+        train_and_evaluate(features[features["snapshot_role"] != "training"], horizon_days=90)
+
+
+def test_no_validation_rows(features):
+    with pytest.raises(InsufficientHistoryError, match="no 'validation' rows"):
+        train_and_evaluate(_with_roles(features, {"validation": "scoring"}), horizon_days=90)
+
+
+def test_single_class_in_training(features):
+    one_class = features.copy()
+    one_class.loc[one_class["snapshot_role"] == "training", "is_churned"] = False
+    with pytest.raises(InsufficientHistoryError, match="training rows have a single class"):
+        train_and_evaluate(one_class, horizon_days=HORIZON)
+
+
+def test_single_class_in_validation(features):
+    one_class = features.copy()
+    one_class.loc[one_class["snapshot_role"] == "validation", "is_churned"] = True
+    message = r"validation rows have a single class \(all is_churned = True"
+    with pytest.raises(InsufficientHistoryError, match=message):
+        train_and_evaluate(one_class, horizon_days=HORIZON)
+
+
+def test_all_null_feature_is_accepted(features):
+    # A source with no data yet (e.g. NPS not collected) must not break training or scoring.
+    with_empty = features.assign(nps=pd.array([pd.NA] * len(features), dtype="Float64"))
+    result = train_and_evaluate(
+        with_empty, horizon_days=HORIZON, model_params={"max_iter": 20}, refit_on_validation=False
+    )
+    assert result.ignored_columns == ("nps",)
+    assert "nps" not in result.feature_columns
+    assert "nps" not in set(result.feature_importances["feature"])
+    assert result.message.endswith("; ignored feature(s) null on every training row: nps")
+    scored = score(result, with_empty)
+    assert scored["churn_probability"].between(0, 1).all()
+    assert not scored["top_drivers"].str.contains("nps").any()
+
+
+def test_null_label_and_non_numeric_feature(features):
+    null_label = features.copy()
+    null_label.loc[5, "is_churned"] = pd.NA
+    with pytest.raises(ValueError, match=r"1 training row.* null is_churned .*C00005"):
+        train_and_evaluate(null_label, horizon_days=HORIZON)
+    with pytest.raises(ValueError, match=r"must be numeric or boolean: tier \("):
+        train_and_evaluate(features.assign(tier="gold"), horizon_days=HORIZON)

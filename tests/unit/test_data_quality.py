@@ -1,0 +1,294 @@
+"""GX suites against hand-made rows in a real DuckDB file: bad rows are caught, clean
+ones pass, results land in dq.check_results, Data Docs are written, and an ERROR
+failure blocks what is downstream in Dagster."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from data_quality.results import MISSING_TABLE_CHECK, run_layer
+from data_quality.suites import ERROR, WARN, layer_suites
+from orchestration.defs.quality.expectations import (
+    RAW_CHECK_NAME,
+    RESULTS_KEY,
+    check_results,
+    gx_gate,
+    gx_raw,
+)
+from orchestration.defs.resources import WarehouseResource
+from orchestration.lib.contract import SOURCES_BY_NAME, raw_table_ddl
+
+RFM_COLUMNS = "customer_id, as_of_date, r_score, f_score, m_score, fm_score, rfm_segment"
+CLEAN_RFM = [
+    ("K1", "2024-03-01", 5, 5, 4, 5, "Champions"),
+    ("K2", "2024-03-01", 1, 1, 1, 1, "Lost"),
+    ("K3", "2024-03-01", None, None, None, None, None),  # no purchase: no scores
+]
+DIM_COLUMNS = (
+    "customer_id, p_alive, churn_probability, clv_365d, lifetime_orders, "
+    "latest_nps_score, latest_csat_score"
+)
+CLEAN_DIM = [
+    ("K1", 0.8, 0.25, 123.45, 3, 9, 5),
+    ("K2", 0.0, 1.0, 0.0, 1, 0, 1),
+    ("K3", None, None, None, 0, None, None),
+]
+MARTS_TABLES = ["marts.customer_rfm", "marts.dim_customers"]
+
+
+def _marts(path: Path, bad: bool) -> None:
+    rfm, dim = list(CLEAN_RFM), list(CLEAN_DIM)
+    if bad:
+        rfm += [
+            ("K1", "2024-03-01", 4, 4, 4, 4, "Loyal"),  # duplicate (customer_id, as_of_date)
+            ("K4", "2024-03-01", 6, 3, 3, 3, "Loyal"),  # r_score 6
+            ("K5", "2024-03-01", 3, 3, 3, 3, "Rising Stars"),  # not in rfm_segment_map
+        ]
+        dim += [
+            ("K6", 1.2, 0.5, 10.0, 1, 7, 3),  # p_alive above 1
+            ("K7", 0.5, 0.5, -5.0, 1, 7, 3),  # negative CLV
+        ]
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.customer_rfm (customer_id varchar, as_of_date date, "
+            "r_score integer, f_score integer, m_score integer, fm_score integer, "
+            "rfm_segment varchar)"
+        )
+        con.execute(
+            "create table marts.dim_customers (customer_id varchar, p_alive double, "
+            "churn_probability double, clv_365d double, lifetime_orders bigint, "
+            "latest_nps_score bigint, latest_csat_score bigint)"
+        )
+        con.executemany(f"insert into marts.customer_rfm ({RFM_COLUMNS}) values ({'?,' * 6}?)", rfm)
+        con.executemany(
+            f"insert into marts.dim_customers ({DIM_COLUMNS}) values ({'?,' * 6}?)", dim
+        )
+
+
+def _failures(results) -> dict[tuple[str, str], tuple[int | None, str]]:
+    return {(r.asset, r.check): (r.unexpected_count, r.severity) for r in results if not r.success}
+
+
+def test_marts_suites_pass_clean_rows(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    _marts(db, bad=False)
+    with duckdb.connect(str(db)) as con:
+        results = run_layer(con, "marts", "run-1", tables=MARTS_TABLES)
+    # customer_rfm: key (compound + 2 not null), 4 scores, segment; dim_customers: key
+    # (unique + not null), 2 probabilities, 2 non-negative, 2 survey scores.
+    assert len(results) == 8 + 8
+    assert _failures(results) == {}
+
+
+def test_marts_suites_catch_bad_rows_and_store_results(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    docs = tmp_path / "data_docs"
+    _marts(db, bad=True)
+    with duckdb.connect(str(db)) as con:
+        results = run_layer(con, "marts", "run-1", docs_dir=docs, tables=MARTS_TABLES)
+        assert _failures(results) == {
+            # both rows of the duplicated key are unexpected
+            (
+                "marts.customer_rfm",
+                "expect_compound_columns_to_be_unique(customer_id,as_of_date)",
+            ): (2, ERROR),
+            ("marts.customer_rfm", "expect_column_values_to_be_between(r_score)"): (1, ERROR),
+            ("marts.customer_rfm", "expect_column_values_to_be_in_set(rfm_segment)"): (1, ERROR),
+            ("marts.dim_customers", "expect_column_values_to_be_between(p_alive)"): (1, ERROR),
+            ("marts.dim_customers", "expect_column_values_to_be_between(clv_365d)"): (1, ERROR),
+        }
+        observed = {r.check: r.observed_value for r in results if not r.success}
+        assert observed["expect_column_values_to_be_in_set(rfm_segment)"] == (
+            "1 unexpected of 6 rows, e.g. ['Rising Stars']"
+        )
+        stored = con.execute(
+            "select asset, count(*), count(*) filter (where not success) "
+            "from dq.check_results where run_id = 'run-1' and layer = 'marts' "
+            "group by asset order by asset"
+        ).fetchall()
+        assert stored == [("marts.customer_rfm", 8, 3), ("marts.dim_customers", 8, 2)]
+
+        # A rerun of the same run replaces its rows; another run adds its own.
+        run_layer(con, "marts", "run-1", docs_dir=docs, tables=MARTS_TABLES)
+        run_layer(con, "marts", "run-2", tables=["marts.dim_customers"])
+        counts = con.execute(
+            "select run_id, count(*) from dq.check_results group by run_id order by run_id"
+        ).fetchall()
+        assert counts == [("run-1", 16), ("run-2", 8)]
+
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "marts.customer_rfm" in index and "marts.dim_customers" in index
+    assert len(list((docs / "validations" / "marts" / "customer_rfm").rglob("*.html"))) == 1
+
+
+def test_raw_suite_checks_contract_domains_rules_and_future_timestamps(tmp_path):
+    source = SOURCES_BY_NAME["survey_responses"]
+    rows = [
+        # id, ts, type, score, touchpoint, delivery date, line
+        ("R1", "2024-01-01 10:00:00", "nps", 10, "web", "2024-01-01", 2),
+        ("R2", "2024-01-02 23:59:59", "csat", 5, None, "2024-01-01", 3),  # day after: fine
+        ("R3", "2024-01-01 11:00:00", "csat", 6, "store", "2024-01-01", 4),  # csat is 1..5
+        ("R4", "2024-01-01 12:00:00", "ces", 3, "kiosk", "2024-01-01", 5),  # unknown enum
+        ("R5", "2024-01-03 00:00:00", "nps", 0, "app", "2024-01-01", 6),  # too late
+    ]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema raw")
+        con.execute(raw_table_ddl(source))
+        con.executemany(
+            "insert into raw.survey_responses (response_id, response_ts, survey_type, score, "
+            "touchpoint, _delivery_date, _line, _file) values (?, ?, ?, ?, ?, ?, ?, 'f.csv')",
+            rows,
+        )
+        results = run_layer(con, "raw", "run-1", tables=["raw.survey_responses"])
+    assert _failures(results) == {
+        ("raw.survey_responses", "expect_column_values_to_be_in_set(violates_rule_score)"): (
+            1,
+            ERROR,
+        ),
+        ("raw.survey_responses", "expect_column_values_to_be_in_set(touchpoint)"): (1, ERROR),
+        (
+            "raw.survey_responses",
+            "expect_column_pair_values_a_to_be_greater_than_b(ts_limit,response_ts)",
+        ): (1, WARN),
+    }
+
+
+def test_staging_suite_checks_keys_after_dedup_and_currency(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema staging")
+        con.execute("create table staging.stg_web__orders (order_id varchar, currency varchar)")
+        con.execute(
+            "insert into staging.stg_web__orders values "
+            "('O1', 'USD'), ('O2', 'EUR'), ('O2', 'EUR'), ('O3', 'XYZ'), (null, 'GBP')"
+        )
+        results = run_layer(con, "staging", "run-1", tables=["staging.stg_web__orders"])
+    assert _failures(results) == {
+        ("staging.stg_web__orders", "expect_column_values_to_be_unique(order_id)"): (2, ERROR),
+        ("staging.stg_web__orders", "expect_column_values_to_not_be_null(order_id)"): (1, ERROR),
+        ("staging.stg_web__orders", "expect_column_values_to_be_in_set(currency)"): (1, WARN),
+    }
+
+
+def test_missing_table_or_column_fails_with_a_reason(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema ml")
+        con.execute("create table ml.customer_churn (customer_id varchar, as_of_date date)")
+        con.execute("insert into ml.customer_churn values ('K1', '2024-03-01')")
+        results = run_layer(con, "marts", "run-1", tables=["ml.customer_churn", "ml.customer_clv"])
+    # Results follow the layer's suite order (customer_clv, then customer_churn).
+    assert [(r.asset, r.check, r.success, r.severity, r.observed_value) for r in results] == [
+        ("ml.customer_clv", MISSING_TABLE_CHECK, False, ERROR, "table not found in the warehouse"),
+        ("ml.customer_churn", "expect_column_values_to_be_between(churn_probability)", False,
+         ERROR, 'error: Error: The column "churn_probability" in BatchData does not exist.'),
+        ("ml.customer_churn", "expect_column_values_to_be_in_set(risk_tier)", False, ERROR,
+         'error: Error: The column "risk_tier" in BatchData does not exist.'),
+        ("ml.customer_churn", "expect_column_values_to_not_be_null(as_of_date)", True, ERROR,
+         "0 unexpected of 1 rows"),
+        ("ml.customer_churn", "expect_column_values_to_not_be_null(customer_id)", True, ERROR,
+         "0 unexpected of 1 rows"),
+        ("ml.customer_churn", "expect_compound_columns_to_be_unique(customer_id,as_of_date)",
+         True, ERROR, "0 unexpected of 1 rows"),
+    ]  # fmt: skip
+
+
+def test_every_suite_has_an_error_expectation_and_unique_check_names():
+    for layer in ("raw", "staging", "marts"):
+        suites = layer_suites(layer)
+        assert suites and all(s.has_error for s in suites)
+    with pytest.raises(ValueError, match="unknown data quality layer 'gold'"):
+        layer_suites("gold")
+
+
+DIM_KEY = dg.AssetKey(["marts", "dim_customers"])
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_error_failure_in_marts_blocks_publishing_in_dagster(tmp_path, bad):
+    db = tmp_path / "warehouse.duckdb"
+
+    @dg.asset(key=DIM_KEY)
+    def dim_customers() -> None:
+        _marts(db, bad=bad)
+
+    @dg.asset(deps=[RESULTS_KEY])
+    def published() -> None:
+        """Stands for the publish asset, downstream of the gate."""
+
+    others = [dg.AssetSpec(k) for k in check_results.dependency_keys if k != DIM_KEY]
+    result = dg.materialize(
+        [dim_customers, check_results, published, gx_gate, *others],
+        resources={"warehouse": WarehouseResource(path=str(db))},
+        selection=dg.AssetSelection.assets(dim_customers, check_results, published).without_checks()
+        | dg.AssetSelection.checks(dg.AssetCheckKey(RESULTS_KEY, "marts__dim_customers")),
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed is not bad
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert (dg.AssetKey("published") in materialized) is not bad
+    if bad:
+        assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+        assert evaluation.metadata["failed_error"].value == 2
+    assert (tmp_path / "data_docs" / "index.html").is_file()
+    with duckdb.connect(str(db), read_only=True) as con:
+        per_asset = dict(
+            con.execute("select asset, count(*) from dq.check_results group by asset").fetchall()
+        )
+    assert per_asset["marts.dim_customers"] == 8
+    assert per_asset["marts.fct_orders"] == 1  # not built here: expect_table_to_exist fails
+
+
+def test_error_failure_in_raw_blocks_what_is_built_on_it(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    raw_key = dg.AssetKey(["raw", "survey_responses"])
+
+    @dg.asset(key=raw_key)
+    def survey_responses() -> None:
+        with duckdb.connect(str(db)) as con:
+            con.execute("create schema raw")
+            con.execute(raw_table_ddl(SOURCES_BY_NAME["survey_responses"]))
+            con.execute(
+                "insert into raw.survey_responses (response_id, response_ts, survey_type, "
+                "score, _delivery_date, _line, _file) values "
+                "('R1', '2024-01-01 10:00', 'csat', 6, '2024-01-01', 2, 'f.csv')"
+            )
+
+    @dg.asset(deps=[raw_key])
+    def staged() -> None:
+        """Stands for the dbt models built on raw."""
+
+    result = dg.materialize(
+        [survey_responses, staged, gx_raw],
+        resources={"warehouse": WarehouseResource(path=str(db))},
+        selection=dg.AssetSelection.assets(survey_responses, staged).without_checks()
+        | dg.AssetSelection.checks(dg.AssetCheckKey(raw_key, RAW_CHECK_NAME)),
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["failures"].value == [
+        {
+            "check": "expect_column_values_to_be_in_set(violates_rule_score)",
+            "severity": ERROR,
+            "observed": "1 unexpected of 1 rows, e.g. ['True']",
+        }
+    ]
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {raw_key}
+
+
+def test_checks_cover_every_source_staging_model_and_mart_of_the_project():
+    from orchestration.definitions import defs
+
+    project = set(defs.resolve_asset_graph().get_all_asset_keys())
+    checked = {k.asset_key for k in gx_raw.check_keys} | set(check_results.dependency_keys)
+    assert checked <= project
+    # Every raw source, staging model and mart has a suite (ml tables are checked too).
+    layered = {k for k in project if k.path[0] in ("raw", "staging", "marts")}
+    assert layered - checked == set()
+    assert {k.name for k in gx_gate.check_keys} == {
+        f"{k.path[0]}__{k.path[1]}" for k in check_results.dependency_keys
+    }
