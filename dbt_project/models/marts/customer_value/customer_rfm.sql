@@ -33,10 +33,7 @@ run_date as (
 
     -- the pipeline passes as_of_date; a bare dbt run falls back to the latest activity
     select
-        coalesce(
-            {{ as_of_date() }},
-            max(occurred_date)
-        ) as as_of_date
+        {{ as_of_date("max(occurred_date)") }} as as_of_date
     from touchpoints
 
 ),

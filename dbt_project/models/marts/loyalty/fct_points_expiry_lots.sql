@@ -10,10 +10,7 @@ as_of as (
 
     -- the run's as-of date; without one, the latest entry date
     select
-        coalesce(
-            {{ as_of_date() }},
-            max(entry_date)
-        ) as as_of_date
+        {{ as_of_date("max(entry_date)") }} as as_of_date
     from ledger
 
 ),

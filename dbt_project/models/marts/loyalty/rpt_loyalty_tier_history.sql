@@ -22,10 +22,7 @@ as_of as (
 
     -- the run's as-of date; without one, the latest order date
     select
-        coalesce(
-            {{ as_of_date() }},
-            max(order_date)
-        ) as as_of_date,
+        {{ as_of_date("max(order_date)") }} as as_of_date,
         min(order_date) as first_order_date
     from orders
 

@@ -143,10 +143,7 @@ date_bounds as (
     -- the as-of date ends the report; without one, the latest activity does
     select
         min(activity_date) as first_date,
-        coalesce(
-            {{ as_of_date() }},
-            max(activity_date)
-        ) as last_date
+        {{ as_of_date("max(activity_date)") }} as last_date
     from activity_dates
 
 ),

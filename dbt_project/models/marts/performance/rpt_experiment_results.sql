@@ -52,10 +52,7 @@ run_settings as (
 
     -- without an as-of date nothing is cut off
     select
-        coalesce(
-            {{ as_of_date() }},
-            date '9999-12-31'
-        ) as as_of_date
+        {{ as_of_date("date '9999-12-31'") }} as as_of_date
 
 ),
 

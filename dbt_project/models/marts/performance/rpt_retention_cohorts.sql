@@ -34,10 +34,7 @@ last_month as (
         cast(
             date_trunc(
                 'month',
-                coalesce(
-                    {{ as_of_date() }},
-                    max(order_date)
-                )
+                {{ as_of_date("max(order_date)") }}
             ) as date
         ) as report_month
     from orders
