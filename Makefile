@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run test lint ui docs evaluate generate reload rollback bench clean
+.PHONY: install run demo test lint ui docs evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,23 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m orchestration.cli run
 
-test: install
+# Generate the demo data set into $$LANDING_DIR if it holds no deliveries, then run.
+demo: install
+	$(BIN)/python -m orchestration.cli run --demo
+
+# DuckDB releases a BI tool may bundle, kept out of the project's environment: the tests
+# open the published file with the oldest one it promises (publish.OLDEST_READER) and with
+# the newest 1.x command line.
+COMPAT_READERS := $(VENV)/compat-readers
+$(COMPAT_READERS)/.installed: $(STAMP)
+	rm -rf $(COMPAT_READERS)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(COMPAT_READERS)/duckdb-1.0.0 \
+		duckdb==1.0.0
+	$(BIN)/python -m pip install --quiet --no-deps --target $(COMPAT_READERS)/duckdb-cli \
+		duckdb-cli==1.5.6
+	touch $@
+
+test: install $(COMPAT_READERS)/.installed
 	$(BIN)/python -m pytest
 
 lint: install
@@ -66,6 +82,7 @@ rollback: install
 bench: install $(BENCH_EXTRAS)
 	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
 	PYTHONPATH=$(BENCH_EXTRAS) $(BIN)/python scripts/bench_clv.py --customers 1000000
+	$(BIN)/python scripts/bench_ingest.py
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

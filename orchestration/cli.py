@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import socket
 import sys
@@ -38,16 +39,30 @@ def prepare_dagster_home(settings: Settings) -> None:
         shutil.copyfile(Path(__file__).with_name("dagster.yaml"), config)
 
 
-def landing_has_files(settings: Settings) -> bool:
-    return settings.landing_dir.is_dir() and any(
-        p.is_file() for p in settings.landing_dir.glob("*/*/*")
+class LandingRefused(RuntimeError):
+    """The landing directory cannot be loaded, and demo data is not to be made up for it."""
+
+
+def plan_landing(settings: Settings, demo: bool = False) -> str:
+    """`load` the deliveries in the landing directory, or `generate` the demo data set into
+    it first. Demo data is made only when asked (`--demo`) or when LANDING_DIR is not set
+    and the default data/landing holds nothing (a fresh clone): an explicit LANDING_DIR
+    that is missing or empty (an unmounted share, a typo in a cron line) is refused."""
+    problem = settings.landing_problem()
+    if problem is None:
+        return "load"
+    if demo or not settings.landing_dir_chosen:
+        return "generate"
+    raise LandingRefused(
+        f"run refused, nothing was written: {problem}. Point LANDING_DIR at the directory "
+        "the source systems deliver to, or run `make demo` for the demo data set."
     )
 
 
 def generate_demo(settings: Settings) -> None:
     from orchestration.generator import generate
 
-    print(f"{settings.landing_dir} holds no files: generating the demo data set")
+    print(f"{settings.landing_dir} holds no deliveries: generating the demo data set")
     summary = generate(
         customers=DEMO_CUSTOMERS,
         days=DEMO_DAYS,
@@ -60,6 +75,19 @@ def generate_demo(settings: Settings) -> None:
         f"{summary['total_rows']:,} rows in {sum(summary['files'].values()):,} files "
         f"({summary['seconds']} s); ground truth in {settings.ground_truth_dir}"
     )
+
+
+def alert(settings: Settings, job_name: str, run_id: str, reason: str) -> None:
+    """Runs from the command line (cron, CI) alert like the daemon's failure sensor does."""
+    from orchestration.lib.alerts import ALERTS_LOG, failure_message, send_alert
+
+    problem = send_alert(
+        failure_message(job_name, run_id, reason),
+        settings.dagster_home / ALERTS_LOG,
+        os.environ.get("ALERT_COMMAND"),
+    )
+    if problem:
+        print(problem)
 
 
 def _process_alive(pid: int) -> bool:
@@ -97,13 +125,8 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     """Run a job of the definitions in this process, recorded in the Dagster instance."""
     import dagster as dg
 
-    from orchestration.lib.summary import (
-        CheckTally,
-        format_summary,
-        headline,
-        model_lines,
-        source_table,
-    )
+    from orchestration.lib.alerts import failed_steps
+    from orchestration.lib.summary import CheckTally, RunReport, format_summary, run_report
     from orchestration.project import prepare_manifest
 
     settings = load_settings()
@@ -131,37 +154,29 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
             blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
             why=evaluation.description,
         )
-    failures = [
-        f"step failed: {failure.step_key}: {failure.event_specific_data.error.message}"
-        for failure in result.get_step_failure_events()
-    ]
-    for line in failures:
-        print(line)
+    failures = failed_steps(
+        [(e.step_key, e.event_specific_data.error) for e in result.get_step_failure_events()]
+    )
     if not result.success:
-        # Runs from the command line (cron, CI) alert like the daemon's failure sensor does.
-        from orchestration.defs.jobs import ALERTS_LOG
-        from orchestration.lib.alerts import failure_message, send_alert
-
-        reason = "; ".join([*checks.failures, *failures][:10]) or "see the run in the UI"
-        problem = send_alert(
-            failure_message(job_name, run_id, reason),
-            settings.dagster_home / ALERTS_LOG,
-            os.environ.get("ALERT_COMMAND"),
+        alert(
+            settings,
+            job_name,
+            run_id,
+            "; ".join([*failures, *checks.failures][:10]) or "see the run in the UI",
         )
-        if problem:
-            print(problem)
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        try:
-            figures = headline(con)
-            models = model_lines(con, run_id, settings.as_of_date())
-        except duckdb.CatalogException:
-            figures = {"customers": 0, "orders": 0, "revenue_usd": 0}
-            models = []
-        published = settings.publish_path if settings.publish_path.exists() else "not published"
-        print()
-        print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
-        print(f"as of {settings.as_of_date()}, warehouse {settings.warehouse_path}")
-        print(format_summary(source_table(con, run_id), figures, checks, str(published), models))
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    print()
+    print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
+    print(f"as of {settings.as_of_date()}, warehouse {settings.warehouse_path}")
+    published = settings.publish_path if "publish/marts_duckdb" in built else "not published"
+    try:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            report = run_report(con, run_id, settings.as_of_date(), built)
+    except duckdb.Error as exc:  # e.g. another process holds the file
+        report = RunReport([], None, [f"(the warehouse could not be read for the summary: {exc})"])
+    print(format_summary(report, checks, str(published)))
+    if failures:
+        print("\n".join(failures))
     return 0 if result.success else 1
 
 
@@ -183,6 +198,7 @@ def evaluate(settings: Settings, cutoff: date | None) -> int:
         as_of,
         horizon_days=settings.churn_horizon_days,
         dbt=DBT_EXECUTABLE,
+        duckdb_limits=settings.duckdb,
         clv_model=settings.clv_model,
     )
     text = report.to_markdown()
@@ -210,7 +226,16 @@ def roll_back(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="generate demo data if landing is empty, then run nightly")
+    run_cmd = commands.add_parser(
+        "run",
+        help="run nightly on the landing files (demo data only with --demo, or when "
+        "LANDING_DIR is not set and data/landing is empty)",
+    )
+    run_cmd.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate the demo data set into the landing directory first if it holds none",
+    )
     reload_cmd = commands.add_parser("reload", help="load delivery days again, then rebuild")
     reload_cmd.add_argument("dates", nargs="+", type=date.fromisoformat, metavar="YYYY-MM-DD")
     evaluate_cmd = commands.add_parser(
@@ -225,12 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("rollback", help="put the previous published version back (twice = undo)")
     commands.add_parser("ui", help="the Dagster UI on the same instance as `run`")
+    commands.add_parser("env", help='the environment dbt needs to run by hand: eval "$(... env)"')
     args = parser.parse_args(argv)
 
     settings = load_settings()
+    if args.command == "env":
+        env = {"WAREHOUSE_DIR": str(settings.warehouse_dir), **settings.duckdb.env()}
+        if settings.landing_problem() is None or settings.as_of_date_override:
+            env = settings.dbt_env()
+        print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in env.items()))
+        return 0
     if args.command == "ui":
         prepare_dagster_home(settings)
-        os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
+        os.environ.update({"WAREHOUSE_DIR": str(settings.warehouse_dir), **settings.duckdb.env()})
         # `dagster dev` re-parses the dbt project with the `dbt` found on PATH.
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         dagster = Path(sys.executable).with_name("dagster")
@@ -239,11 +271,20 @@ def main(argv: list[str] | None = None) -> int:
         return roll_back(settings)
     if args.command == "evaluate":
         return evaluate(settings, args.cutoff)
+    try:
+        plan = plan_landing(settings, demo=args.command == "run" and args.demo)
+        if args.command == "reload" and plan != "load":
+            raise LandingRefused(f"reload refused: {settings.landing_problem()}")
+    except LandingRefused as exc:
+        print(exc, file=sys.stderr)
+        prepare_dagster_home(settings)
+        alert(settings, "nightly", "(not started)", str(exc))
+        return 2
     if args.command == "run":
-        if landing_has_files(settings):
-            print(f"loading the files already in {settings.landing_dir}")
-        else:
+        if plan == "generate":
             generate_demo(settings)
+        else:
+            print(f"loading the files already in {settings.landing_dir}")
         return execute("nightly")
     from orchestration.defs.ingestion.assets import reload_run_config
 

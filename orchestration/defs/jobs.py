@@ -5,11 +5,9 @@ import os
 
 import dagster as dg
 
-from orchestration.lib.alerts import failure_message, send_alert
+from orchestration.lib.alerts import ALERTS_LOG, failed_steps, failure_message, send_alert
 from orchestration.lib.landing import landing_fingerprint
 from orchestration.lib.settings import load_settings
-
-ALERTS_LOG = "alerts.log"
 
 # Steps run one after another in the run's own process: every one of them writes
 # the single-writer DuckDB file, so parallel steps would only wait on each other.
@@ -61,8 +59,13 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     "to ALERT_COMMAND (stdin) when that is set.",
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext):
+    causes = failed_steps(
+        [(e.step_key, e.event_specific_data.error) for e in context.get_step_failure_events()]
+    )
     message = failure_message(
-        context.dagster_run.job_name, context.dagster_run.run_id, context.failure_event.message
+        context.dagster_run.job_name,
+        context.dagster_run.run_id,
+        "; ".join(causes[:10]) or context.failure_event.message,
     )
     problem = send_alert(
         message, load_settings().dagster_home / ALERTS_LOG, os.environ.get("ALERT_COMMAND")

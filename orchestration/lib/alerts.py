@@ -4,9 +4,44 @@ of the operator's choice (mail, a chat webhook through curl…) on stdin."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+
+# Beside the Dagster instance: $DAGSTER_HOME/alerts.log.
+ALERTS_LOG = "alerts.log"
+# How much of an exception's message a summary line quotes.
+CAUSE_CHARS = 400
+
+
+def root_cause(error) -> str:
+    """The first exception of a failed step, not the wrappers around it (Dagster's step
+    error, "Exceeded max_retries"): `error` is a Dagster SerializableErrorInfo, whose
+    `cause` links lead from the wrapper to what was raised first. A `Failure` raised on
+    purpose shows its message only, any other exception its class and message."""
+    while error.cause is not None:
+        error = error.cause
+    message = " ".join(error.message.split())
+    # The message starts with the exception's qualified class name: keep the class only.
+    qualified = re.match(r"(?:\w+\.)*(\w+): ", message)
+    cls = qualified[1] if qualified else error.cls_name
+    message = message[qualified.end() :] if qualified else message
+    if len(message) > CAUSE_CHARS:
+        message = message[: CAUSE_CHARS - 1] + "…"
+    return message if cls in (None, "Failure") else f"{cls}: {message}"
+
+
+def failed_steps(failures: list[tuple[str, object]]) -> list[str]:
+    """One line per distinct root cause of (step key, error) pairs, naming its steps:
+    twelve ingestion steps failing on one lock make one line, not twelve."""
+    by_cause: dict[str, list[str]] = {}
+    for step, error in failures:
+        by_cause.setdefault(root_cause(error), []).append(step)
+    return [
+        f"step{'s' if len(steps) > 1 else ''} failed: {', '.join(steps)}: {cause}"
+        for cause, steps in by_cause.items()
+    ]
 
 
 def failure_message(job_name: str, run_id: str, reason: str) -> str:

@@ -33,7 +33,7 @@ NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 BOOL_TRUE = ("true", "t", "yes", "1")
 BOOL_FALSE = ("false", "f", "no", "0")
 
-# How much of an offending value a reason quotes (a reject keeps the whole line).
+# How much of an offending value a reason quotes (a reject keeps more of its line).
 REASON_VALUE_CHARS = 100
 
 
@@ -197,7 +197,7 @@ def validation_sql(source: Source, recs_table: str) -> str:
 with e as (
     select *, {extra} as __extra_idx from {recs_table}
 ), v as (
-    select file_id, line, __delivery_date,
+    select file_id, line, __delivery_date, n_bytes,
         coalesce(raw_text, to_json(map(keys, vals))::VARCHAR) as raw_text,
         case when len(__extra_idx) > 0 then to_json(map(
             list_transform(__extra_idx, lambda i: keys[i]),

@@ -43,6 +43,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.settings import DuckDBLimits
 
 PUBLISHED_NAME = "marts.duckdb"
 PREVIOUS_NAME = "marts.previous.duckdb"
@@ -53,6 +54,10 @@ LOCK_NAME = ".publish.lock"
 # Temp names of `_temp_name()`, and the WAL or spill directory DuckDB may leave beside one.
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp(\..+)?$")
 HASH_KEY_VAR = "PUBLISH_HASH_KEY"
+# The published file is written in the storage format of DuckDB 1.0, which every
+# DuckDB from 1.0 on reads (BI tools bundle DuckDB 1.x; the pipeline's own may be newer).
+PUBLISHED_STORAGE_VERSION = "v1.0.0"
+OLDEST_READER = "1.0.0"
 # Settings for every BI connection: read-only, no files but the published one,
 # and no way to switch that back on from SQL.
 READER_CONFIG = {"enable_external_access": False, "lock_configuration": True}
@@ -372,18 +377,26 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory
 
 
 def publish_marts(
-    warehouse_path: Path, publish_dir: Path, tables: dict[str, list[str]], key: str
+    warehouse_path: Path,
+    publish_dir: Path,
+    tables: dict[str, list[str]],
+    key: str,
+    duckdb_limits: DuckDBLimits | None = None,
 ) -> PublishResult:
     """Copy the allow-listed `marts` tables (table -> its pii columns) into
     `<publish_dir>/marts.duckdb` and `<publish_dir>/parquet/<table>.parquet`, masking the
     pii columns; refuse (PiiLeakError) a file still holding personal data."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(publish_dir, wait=True):
-        return _publish(warehouse_path, publish_dir, tables, key)
+        return _publish(warehouse_path, publish_dir, tables, key, duckdb_limits)
 
 
 def _publish(
-    warehouse_path: Path, publish_dir: Path, tables: dict[str, list[str]], key: str
+    warehouse_path: Path,
+    publish_dir: Path,
+    tables: dict[str, list[str]],
+    key: str,
+    duckdb_limits: DuckDBLimits | None,
 ) -> PublishResult:
     _remove_leftovers(publish_dir)
     final = publish_dir / PUBLISHED_NAME
@@ -392,8 +405,12 @@ def _publish(
     parquet_dir = publish_dir / version
     swapped = False
     try:
-        con = duckdb.connect(str(staging_file))
+        con = duckdb.connect(
+            str(staging_file), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}
+        )
         try:
+            for statement in duckdb_limits.statements() if duckdb_limits else []:
+                con.execute(statement)
             con.execute("set enable_progress_bar = false")
             con.execute(f"attach {_literal(str(warehouse_path))} as warehouse (read_only)")
             for table, pii in tables.items():

@@ -6,20 +6,74 @@ Dagster (run from anywhere) agree on the same files.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from orchestration.lib.contract import SOURCES_BY_NAME
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DEFAULT_LANDING_DIR = "data/landing"
+
+# When a quarantined file holds back the transform and publish (per source).
+QUARANTINE_RULES = {
+    "tonight": "a quarantined file of the as-of date's delivery blocks",
+    "any": "a quarantined file of any delivery blocks",
+    "never": "quarantined files only warn",
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def _path(var: str, default: str) -> Path:
     value = os.environ.get(var) or default
     path = Path(value)
     return (path if path.is_absolute() else REPO_ROOT / path).resolve()
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """What one landing file may cost ingestion. A file over `max_file_bytes` (as stored,
+    and again once decompressed) is quarantined without being held in memory; a line or
+    record over `max_line_bytes` is rejected, keeping only a prefix. Ingestion holds at
+    most about `max_file_bytes` plus a 256 MiB batch of lines in memory at a time."""
+
+    max_file_bytes: int = 2**30
+    max_line_bytes: int = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class DuckDBLimits:
+    """Applied to every DuckDB connection the pipeline opens, dbt's included (profiles.yml
+    reads them from WAREHOUSE_DUCKDB_SETTINGS). Beyond `memory_limit` DuckDB spills to
+    `temp_directory`; reports are in UTC whatever the host's time zone."""
+
+    memory_limit: str
+    threads: int
+    temp_directory: Path
+
+    def config(self) -> dict[str, str]:
+        return {
+            "TimeZone": "UTC",
+            "memory_limit": self.memory_limit,
+            "threads": str(self.threads),
+            "temp_directory": str(self.temp_directory),
+        }
+
+    def statements(self) -> list[str]:
+        return [
+            f"set {name} = '{value.replace(chr(39), chr(39) * 2)}'"
+            for name, value in self.config().items()
+        ]
+
+    def env(self) -> dict[str, str]:
+        """What profiles.yml reads (as a Python literal: `as_native`)."""
+        return {"WAREHOUSE_DUCKDB_SETTINGS": json.dumps(self.config())}
 
 
 @dataclass(frozen=True)
@@ -31,9 +85,15 @@ class Settings:
     dagster_home: Path
     as_of_date_override: date | None
     reporting_tz: str
+    duckdb: DuckDBLimits
+    # False when LANDING_DIR is not set: only then may `cli run` fill it with demo data.
+    landing_dir_chosen: bool = True
     clv_model: str = "bgnbd"
     clv_annual_discount_rate: float = 0.10
     churn_horizon_days: int = 90
+    ingest: IngestLimits = field(default_factory=IngestLimits)
+    quarantine_rule: str = "tonight"
+    quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
 
     @property
     def warehouse_path(self) -> Path:
@@ -42,6 +102,9 @@ class Settings:
     @property
     def publish_path(self) -> Path:
         return self.publish_dir / "marts.duckdb"
+
+    def quarantine_rule_for(self, source: str) -> str:
+        return self.quarantine_rule_by_source.get(source, self.quarantine_rule)
 
     def delivery_dates(self) -> list[date]:
         """Every delivery date present in the landing directory, sorted."""
@@ -55,6 +118,19 @@ class Settings:
             if day.is_dir() and DATE_DIR.match(day.name)
         }
         return sorted(found)
+
+    def landing_problem(self) -> str | None:
+        """Why the landing directory cannot be loaded (missing, or no delivery folder in
+        it), or None. A run must not start on such a directory: an unmounted share or a
+        typo in LANDING_DIR would otherwise publish an empty or an old warehouse."""
+        if not self.landing_dir.is_dir():
+            return f"the landing directory {self.landing_dir} does not exist (LANDING_DIR)"
+        if not self.delivery_dates():
+            return (
+                f"the landing directory {self.landing_dir} holds no delivery folder "
+                "(<source>/<YYYY-MM-DD>/)"
+            )
+        return None
 
     def as_of_date(self) -> date:
         """AS_OF_DATE, or the latest delivery date found in the landing directory."""
@@ -74,6 +150,7 @@ class Settings:
             "WAREHOUSE_DIR": str(self.warehouse_dir),
             "AS_OF_DATE": self.as_of_date().isoformat(),
             "REPORTING_TZ": self.reporting_tz,
+            **self.duckdb.env(),
         }
 
 
@@ -103,6 +180,50 @@ def _number(var: str, default: str, kind: type, low: float, high: float):
     return number
 
 
+def parse_bytes(var: str, value: str) -> int:
+    """`1073741824`, `1GiB`, `512 MB`, `64KiB`: a size in bytes."""
+    match = _SIZE.match(value)
+    if not match or float(match[1]) * _UNITS[(match[2] or "").lower()] < 1:
+        raise ValueError(f"{var}={value!r} is not a size such as 1GiB, 512MiB or 1000000")
+    return int(float(match[1]) * _UNITS[(match[2] or "").lower()])
+
+
+def _bytes(var: str, default: int) -> int:
+    value = os.environ.get(var)
+    return parse_bytes(var, value) if value else default
+
+
+def _memory_limit() -> str:
+    """DUCKDB_MEMORY_LIMIT as DuckDB takes it: a share of RAM (`50%`) or a size (`8GiB`)."""
+    value = os.environ.get("DUCKDB_MEMORY_LIMIT") or "50%"
+    share = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
+    if share and 0 < float(share[1]) < 100:
+        return f"{share[1]}%"
+    if share:
+        raise ValueError(f"DUCKDB_MEMORY_LIMIT={value!r}: a share of RAM is between 0 and 100 %")
+    return f"{parse_bytes('DUCKDB_MEMORY_LIMIT', value)}B"
+
+
+def _quarantine_rules() -> tuple[str, dict[str, str]]:
+    default = os.environ.get("QUARANTINE_BLOCKS") or "tonight"
+    if default not in QUARANTINE_RULES:
+        raise ValueError(
+            f"QUARANTINE_BLOCKS={default!r} is not one of {', '.join(QUARANTINE_RULES)}"
+        )
+    by_source = {}
+    for item in (os.environ.get("QUARANTINE_BLOCKS_BY_SOURCE") or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, rule = (x.strip() for x in item.partition("="))
+        if not sep or name not in SOURCES_BY_NAME or rule not in QUARANTINE_RULES:
+            raise ValueError(
+                f"QUARANTINE_BLOCKS_BY_SOURCE: {item.strip()!r} is not <source>=<rule> with a "
+                f"contract source and a rule of {', '.join(QUARANTINE_RULES)}"
+            )
+        by_source[name] = rule
+    return default, by_source
+
+
 def load_settings() -> Settings:
     as_of = os.environ.get("AS_OF_DATE")
     try:
@@ -112,9 +233,12 @@ def load_settings() -> Settings:
     clv_model = os.environ.get("CLV_MODEL") or "bgnbd"
     if clv_model not in CLV_MODELS:
         raise ValueError(f"CLV_MODEL={clv_model!r} is not one of {', '.join(CLV_MODELS)}")
+    warehouse_dir = _path("WAREHOUSE_DIR", "data/warehouse")
+    quarantine_rule, quarantine_rule_by_source = _quarantine_rules()
     return Settings(
-        landing_dir=_path("LANDING_DIR", "data/landing"),
-        warehouse_dir=_path("WAREHOUSE_DIR", "data/warehouse"),
+        landing_dir=_path("LANDING_DIR", DEFAULT_LANDING_DIR),
+        landing_dir_chosen=bool(os.environ.get("LANDING_DIR")),
+        warehouse_dir=warehouse_dir,
         publish_dir=_path("PUBLISH_DIR", "data/publish"),
         ground_truth_dir=_path("GROUND_TRUTH_DIR", "data/ground_truth"),
         dagster_home=_path("DAGSTER_HOME", "data/dagster"),
@@ -123,4 +247,15 @@ def load_settings() -> Settings:
         clv_model=clv_model,
         clv_annual_discount_rate=_number("CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
         churn_horizon_days=_number("CHURN_HORIZON_DAYS", "90", int, 7, 365),
+        ingest=IngestLimits(
+            max_file_bytes=_bytes("INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
+            max_line_bytes=_bytes("INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),
+        ),
+        duckdb=DuckDBLimits(
+            memory_limit=_memory_limit(),
+            threads=_number("DUCKDB_THREADS", str(os.cpu_count() or 1), int, 1, 1024),
+            temp_directory=_path("DUCKDB_TEMP_DIRECTORY", str(warehouse_dir / "duckdb_tmp")),
+        ),
+        quarantine_rule=quarantine_rule,
+        quarantine_rule_by_source=quarantine_rule_by_source,
     )

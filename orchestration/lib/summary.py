@@ -26,9 +26,41 @@ class CheckTally:
         self.failures.append(f"{line} ({why})" if why else line)
 
 
+@dataclass
+class RunReport:
+    """What a run's summary shows, each part only if this run produced it: the source
+    table if ingestion ran, the headline if the customer marts were rebuilt, model lines
+    if the models ran."""
+
+    sources: list[tuple]
+    headline: dict[str, object] | None
+    models: list[str]
+
+
+# Assets a part of the summary is read from: a part shows only if this run built them.
+HEADLINE_ASSETS = {"marts/dim_customers", "marts/fct_orders"}
+CLV_ASSET = "ml/customer_clv"
+CHURN_ASSET = "ml/churn_model_metrics"
+
+
+def run_report(
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: object, built: set[str]
+) -> RunReport:
+    """The summary of run `run_id`, which materialised the assets `built` (user strings)."""
+    ingested = any(key.startswith("raw/") for key in built)
+    models = []
+    if CLV_ASSET in built or CHURN_ASSET in built:
+        models = model_lines(con, run_id, as_of)
+    return RunReport(
+        source_table(con, run_id) if ingested else [],
+        headline(con) if built >= HEADLINE_ASSETS else None,
+        models,
+    )
+
+
 def source_table(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
-    """Per source: files new in this run, then files loaded / duplicate / quarantined and
-    rows loaded / rejected over everything ingested so far."""
+    """Per source: files new in this run, then files loaded / duplicate / quarantined /
+    skipped and rows loaded / rejected over everything ingested so far."""
     return con.execute(
         """
         select
@@ -37,6 +69,7 @@ def source_table(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
             count(*) filter (where status = 'loaded') as files_loaded,
             count(*) filter (where status = 'duplicate') as files_duplicate,
             count(*) filter (where status = 'quarantined') as files_quarantined,
+            count(*) filter (where status = 'skipped') as files_skipped,
             coalesce(sum(rows_loaded), 0) as rows_loaded,
             coalesce(sum(rows_rejected), 0) as rows_rejected
         from raw._files
@@ -82,34 +115,35 @@ def model_lines(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object) -> l
     return lines
 
 
-def format_summary(
-    sources: list[tuple],
-    headline_figures: dict[str, object],
-    checks: CheckTally,
-    published: str,
-    models: list[str] = (),
-) -> str:
-    header = ("source", "new files", "loaded", "duplicate", "quarantined", "rows loaded")
-    header += ("rows rejected",)
-    widths = (24, 10, 8, 11, 13, 13, 15)
-    lines = [
-        "".join(
-            h.ljust(w) if i == 0 else h.rjust(w)
-            for i, (h, w) in enumerate(zip(header, widths, strict=True))
-        )
-    ]
-    for row in sources:
+def format_summary(report: RunReport, checks: CheckTally, published: str) -> str:
+    header = ("source", "new files", "loaded", "duplicate", "quarantined", "skipped")
+    header += ("rows loaded", "rows rejected")
+    widths = (24, 10, 8, 11, 13, 9, 13, 15)
+    lines = []
+    if report.sources:
         lines.append(
             "".join(
-                str(v).ljust(w) if i == 0 else f"{v:,}".rjust(w)
-                for i, (v, w) in enumerate(zip(row, widths, strict=True))
+                h.ljust(w) if i == 0 else h.rjust(w)
+                for i, (h, w) in enumerate(zip(header, widths, strict=True))
             )
         )
+        for row in report.sources:
+            lines.append(
+                "".join(
+                    str(v).ljust(w) if i == 0 else f"{v:,}".rjust(w)
+                    for i, (v, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+    else:
+        lines.append("sources: nothing ingested in this run")
+    figures = report.headline
     lines += [
         "",
-        f"customers: {headline_figures['customers']:,}   orders: {headline_figures['orders']:,}"
-        f"   revenue (USD): {headline_figures['revenue_usd']:,.2f}",
-        *models,
+        f"customers: {figures['customers']:,}   orders: {figures['orders']:,}"
+        f"   revenue (USD): {figures['revenue_usd']:,.2f}"
+        if figures
+        else "customers, orders, revenue: the marts were not rebuilt in this run",
+        *report.models,
         f"checks: {checks.passed} passed, {checks.failed} failed, {checks.warned} warnings",
         *(f"  {line}" for line in checks.failures),
         f"published: {published}",

@@ -20,7 +20,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.ml.churn import roc_auc, score, train_and_evaluate
+from orchestration.lib.settings import DuckDBLimits
+from orchestration.ml.churn import InsufficientHistoryError, roc_auc, score, train_and_evaluate
 from orchestration.ml.clv import score_customers
 from orchestration.ml.features import add_bgnbd_expectation
 from orchestration.ml.tables import SNAPSHOT_ORDER, read_table
@@ -35,12 +36,24 @@ class HoldoutReport:
     horizon_days: int
     totals: dict[str, float]
     clv_calibration: pd.DataFrame
-    churn_calibration: pd.DataFrame
-    churn_metrics: pd.DataFrame
+    churn_calibration: pd.DataFrame | None
+    churn_metrics: pd.DataFrame | None
+    # Why the churn model was not evaluated (too little history before the cutoff).
+    churn_not_evaluated: str | None = None
 
     def to_markdown(self) -> str:
         totals = pd.DataFrame(
             {"measure": list(self.totals), "value": [round(v, 4) for v in self.totals.values()]}
+        )
+        churn = (
+            [f"Churn model not evaluated: {self.churn_not_evaluated}"]
+            if self.churn_not_evaluated
+            else [
+                "Churn probability by decile of the prediction:",
+                self.churn_calibration.to_markdown(index=False),
+                "Churn model metrics on its own validation snapshot (before the cutoff):",
+                self.churn_metrics.to_markdown(index=False),
+            ]
         )
         return "\n\n".join(
             [
@@ -49,10 +62,7 @@ class HoldoutReport:
                 totals.to_markdown(index=False),
                 "Expected purchases by decile of the prediction:",
                 self.clv_calibration.to_markdown(index=False),
-                "Churn probability by decile of the prediction:",
-                self.churn_calibration.to_markdown(index=False),
-                "Churn model metrics on its own validation snapshot (before the cutoff):",
-                self.churn_metrics.to_markdown(index=False),
+                *churn,
             ]
         )
 
@@ -84,21 +94,39 @@ def compare(
     actuals: customer_id, purchase_days_clv_window, revenue_clv_window_usd,
     purchased_in_horizon (customers without a row bought nothing after the cutoff).
     """
+    clv_totals, clv_table = compare_clv(clv_scores, actuals)
+    churn_totals, churn_table = compare_churn(churn_scores, actuals)
+    return {**clv_totals, **churn_totals}, clv_table, churn_table
+
+
+def compare_clv(
+    clv_scores: pd.DataFrame, actuals: pd.DataFrame
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """The CLV half of `compare`."""
     clv = clv_scores.merge(actuals, on="customer_id", how="left")
     purchases = clv["purchase_days_clv_window"].fillna(0).to_numpy(dtype=float)
     revenue = clv["revenue_clv_window_usd"].fillna(0).to_numpy(dtype=float)
     predicted_purchases = clv["expected_purchases_90d"].to_numpy(dtype=float)
     predicted_revenue = predicted_purchases * clv["expected_avg_order_value"].to_numpy(float)
-    churn = churn_scores.merge(actuals, on="customer_id", how="left")
-    churned = ~churn["purchased_in_horizon"].fillna(False).to_numpy(dtype=bool)
-    probability = churn["churn_probability"].to_numpy(dtype=float)
-    high = churn["risk_tier"].to_numpy() == "high"
     totals = {
         "customers scored (CLV)": float(len(clv)),
         "predicted purchase days": float(predicted_purchases.sum()),
         "actual purchase days": float(purchases.sum()),
         "predicted revenue (USD, undiscounted)": float(predicted_revenue.sum()),
         "actual revenue (USD)": float(revenue.sum()),
+    }
+    return totals, calibration(predicted_purchases, purchases)
+
+
+def compare_churn(
+    churn_scores: pd.DataFrame, actuals: pd.DataFrame
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """The churn half of `compare`."""
+    churn = churn_scores.merge(actuals, on="customer_id", how="left")
+    churned = ~churn["purchased_in_horizon"].fillna(False).to_numpy(dtype=bool)
+    probability = churn["churn_probability"].to_numpy(dtype=float)
+    high = churn["risk_tier"].to_numpy() == "high"
+    totals = {
         "customers scored (churn)": float(len(churn)),
         "predicted churners (sum of probabilities)": float(probability.sum()),
         "actual churners": float(churned.sum()),
@@ -112,11 +140,7 @@ def compare(
         "actual churn rate, high risk tier": float(churned[high].mean()) if high.any() else 0.0,
         "actual churn rate, other tiers": float(churned[~high].mean()) if (~high).any() else 0.0,
     }
-    return (
-        totals,
-        calibration(predicted_purchases, purchases),
-        calibration(probability, churned.astype(float)),
-    )
+    return totals, calibration(probability, churned.astype(float))
 
 
 def actual_outcomes(
@@ -141,7 +165,13 @@ def actual_outcomes(
     ).df()
 
 
-def rebuild_features(dbt: str | Path, warehouse_dir: Path, cutoff: date, horizon_days: int) -> None:
+def rebuild_features(
+    dbt: str | Path,
+    warehouse_dir: Path,
+    cutoff: date,
+    horizon_days: int,
+    duckdb_limits: DuckDBLimits,
+) -> None:
     """Build the dbt feature models in `warehouse_dir` as of the cutoff."""
     project = Path(__file__).resolve().parents[2] / "dbt_project"
     variables = {"as_of_date": cutoff.isoformat(), "churn_horizon_days": horizon_days}
@@ -161,7 +191,7 @@ def rebuild_features(dbt: str | Path, warehouse_dir: Path, cutoff: date, horizon
         "--log-path",
         str(warehouse_dir / "logs"),
     ]
-    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir)}
+    env = {**os.environ, "WAREHOUSE_DIR": str(warehouse_dir), **duckdb_limits.env()}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(
@@ -177,6 +207,7 @@ def evaluate_holdout(
     *,
     horizon_days: int,
     dbt: str | Path,
+    duckdb_limits: DuckDBLimits,
     clv_model: str = "bgnbd",
 ) -> HoldoutReport:
     """Cut at `cutoff`, predict, and compare with the warehouse's orders up to `as_of`."""
@@ -190,8 +221,10 @@ def evaluate_holdout(
     scratch_dir.mkdir(parents=True, exist_ok=True)
     copy = scratch_dir / "warehouse.duckdb"
     shutil.copyfile(warehouse_path, copy)
-    rebuild_features(dbt, scratch_dir, cutoff, horizon_days)
+    rebuild_features(dbt, scratch_dir, cutoff, horizon_days, duckdb_limits)
     with duckdb.connect(str(copy)) as con:
+        for statement in duckdb_limits.statements():
+            con.execute(statement)
         summaries = read_table(con, "features.customer_purchase_summaries", SNAPSHOT_ORDER)
         features = read_table(con, "features.customer_churn_features", SNAPSHOT_ORDER)
         actuals = actual_outcomes(con, cutoff, horizon_days)
@@ -199,7 +232,14 @@ def evaluate_holdout(
         summaries[summaries["snapshot_role"] == "scoring"], model=clv_model
     )
     features = add_bgnbd_expectation(features, summaries, horizon_days=horizon_days)
-    evaluation = train_and_evaluate(features, horizon_days=horizon_days)
+    try:
+        evaluation = train_and_evaluate(features, horizon_days=horizon_days)
+    except InsufficientHistoryError as exc:
+        # A young warehouse: the CLV part still says how good the fit was.
+        totals, clv_table = compare_clv(clv_scores, actuals)
+        latest = cutoff - timedelta(days=2 * horizon_days)
+        why = f"{exc} (the latest training snapshot is {latest}, two horizons before the cutoff)"
+        return HoldoutReport(cutoff, horizon_days, totals, clv_table, None, None, why)
     baselines = features.loc[
         features["snapshot_role"] == "scoring",
         ["customer_id", "days_since_last_purchase", "bgnbd_expected_purchases"],

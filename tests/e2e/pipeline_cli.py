@@ -18,14 +18,19 @@ def isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(env: dict[str, str], *args: str, module: str = "orchestration.cli"):
-    result = subprocess.run(
+def cli(env: dict[str, str], *args: str, module: str = "orchestration.cli"):
+    """The command's completed process, whatever its exit code."""
+    return subprocess.run(
         [sys.executable, "-m", module, *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=900,
     )
+
+
+def run_cli(env: dict[str, str], *args: str, module: str = "orchestration.cli"):
+    result = cli(env, *args, module=module)
     assert result.returncode == 0, (
         f"{module} {args} failed:\n{result.stdout}\n{result.stderr[-5000:]}"
     )

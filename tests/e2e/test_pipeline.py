@@ -7,19 +7,23 @@ Runs the real CLI in a subprocess against temporary directories, exactly as
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.publish import OLDEST_READER, READER_CONFIG, publish_marts
 from orchestration.lib.settings import REPO_ROOT
-from tests.e2e.pipeline_cli import isolated_env, run_cli, table_checksums
+from tests.e2e.pipeline_cli import cli, isolated_env, run_cli, table_checksums
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +87,54 @@ def test_published_file_has_the_marts(pipeline):
         assert con.execute("select count(*) from fct_orders").fetchone()[0] > 0
 
 
+# DuckDB releases outside the project's environment (`make test` installs them): the
+# oldest the published file promises to open in, and the newest 1.x command line.
+COMPAT_READERS = Path(sys.executable).parents[1] / "compat-readers"
+READ_EVERY_TABLE = """
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True, config=json.loads(sys.argv[2]))
+tables = [t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()]
+counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+print(json.dumps({"version": duckdb.__version__, "counts": counts}))
+"""
+
+
+def test_published_file_opens_in_duckdb_1_0_and_the_1_5_command_line(pipeline):
+    root, _, _ = pipeline
+    published = root / "publish" / "marts.duckdb"
+    assert COMPAT_READERS.is_dir(), f"{COMPAT_READERS} is missing: run `make test`"
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
+        expected = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+    assert len(expected) > 20
+    old = subprocess.run(
+        [sys.executable, "-c", READ_EVERY_TABLE, str(published), json.dumps(READER_CONFIG)],
+        env={**os.environ, "PYTHONPATH": str(COMPAT_READERS / f"duckdb-{OLDEST_READER}")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(old.stdout) == {"version": OLDEST_READER, "counts": expected}
+    cli = subprocess.run(
+        [
+            str(COMPAT_READERS / "duckdb-cli" / "duckdb_cli" / "duckdb"),
+            "-readonly",
+            "-safe",
+            "-csv",
+            "-noheader",
+            str(published),
+            "-c",
+            "select version(), count(*) from dim_customers",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version, customers = cli.stdout.strip().split(",")
+    assert version.startswith("v1.5.") and int(customers) == expected["dim_customers"]
+
+
 def test_models_score_every_buyer_and_reach_the_marts(pipeline):
     root, _, _ = pipeline
     with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
@@ -128,18 +180,63 @@ def test_models_score_every_buyer_and_reach_the_marts(pipeline):
         assert {n for _, n in per_dimension} == {buyers}
 
 
+def run_id_of(output: str) -> str:
+    return re.search(r"^run (\S+) \(nightly\): ", output, re.MULTILINE)[1]
+
+
 def test_run_is_recorded_in_the_dagster_instance(pipeline):
     import dagster as dg
 
-    root, _, _ = pipeline
+    root, _, first = pipeline
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
     try:
         with dg.DagsterInstance.get() as instance:
-            runs = instance.get_runs()
-            assert [r.job_name for r in runs] == ["nightly"]
-            assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+            run = instance.get_run_by_id(run_id_of(first.stdout))
+            assert run.job_name == "nightly"
+            assert run.status == dg.DagsterRunStatus.SUCCESS
     finally:
         del os.environ["DAGSTER_HOME"]
+
+
+def test_rollback_command_swaps_the_published_versions(pipeline, tmp_path):
+    root, env, _ = pipeline
+    publish = tmp_path / "publish"
+    shutil.copytree(root / "publish", publish, symlinks=True)
+    (publish / "marts.previous.duckdb").unlink(missing_ok=True)
+    (publish / "parquet.previous").unlink(missing_ok=True)
+    env = {**env, "PUBLISH_DIR": str(publish)}
+    refused = cli(env, "rollback")
+    assert refused.returncode == 1
+    assert "rollback refused: nothing to roll back to" in refused.stderr
+
+    def inode(name: str) -> int:
+        return (publish / name).stat().st_ino
+
+    first = inode("marts.duckdb")
+    from orchestration.defs.transform.assets import published_marts
+
+    publish_marts(root / "warehouse" / "warehouse.duckdb", publish, published_marts(), "k")
+    second = inode("marts.duckdb")
+    assert inode("marts.previous.duckdb") == first != second
+    done = run_cli(env, "rollback")
+    assert "is the previous version again" in done.stdout
+    assert (inode("marts.duckdb"), inode("marts.previous.duckdb")) == (first, second)
+    assert os.readlink(publish / "parquet") != os.readlink(publish / "parquet.previous")
+    run_cli(env, "rollback")  # twice: undone
+    assert (inode("marts.duckdb"), inode("marts.previous.duckdb")) == (second, first)
+
+
+def test_evaluate_command_writes_the_holdout_report(pipeline):
+    root, env, _ = pipeline
+    done = run_cli(env, "evaluate")
+    reports = list((root / "warehouse" / "evaluation").glob("holdout_*.md"))
+    assert len(reports) == 1 and f"written to {reports[0]}" in done.stdout
+    text = reports[0].read_text()
+    assert text.startswith("### Holdout at ") and "Expected purchases by decile" in text
+    # 270 days of data: the churn model's training snapshot, two horizons before the
+    # cutoff (itself 90 days before the as-of date), lies before the first delivery.
+    assert "Churn model not evaluated: no 'training' rows" in text
+    assert not list((root / "warehouse" / "evaluation").glob("scratch_*"))
 
 
 def test_second_run_and_reload_change_nothing(pipeline):
@@ -258,19 +355,14 @@ def test_a_broken_file_in_tonights_delivery_keeps_the_published_version(pipeline
     (sessions / tonight).mkdir()
     (sessions / tonight / "sessions.csv.gz").write_bytes(gzip.compress(text)[:-10])  # cut short
 
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run"],
-        env=isolated_env(copy),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = cli(isolated_env(copy), "run")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "(nightly): FAILED" in result.stdout
     assert (
-        f"FAILED: raw/web_sessions:as_of_delivery_complete (web_sessions/{tonight}/"
-        "sessions.csv.gz quarantined: truncated gzip archive"
+        "FAILED: raw/web_sessions:delivery_complete (rule tonight: a quarantined file of "
+        f"the as-of date's delivery blocks; web_sessions/{tonight}/sessions.csv.gz "
+        "quarantined: truncated gzip archive"
     ) in result.stdout
     assert table_checksums(published) == before
     alerts = (copy / "dagster" / "alerts.log").read_text()
-    assert "as_of_delivery_complete" in alerts
+    assert "delivery_complete" in alerts

@@ -11,6 +11,7 @@ values are worked out by hand in the comments.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -362,6 +363,29 @@ def test_forgotten_person_appears_in_no_mart(nights):
             """,
         )
         assert hits == [], f"marts.{table}.{column} still names the forgotten person: {hits}"
+
+
+def test_forgotten_person_leaves_the_identity_map_and_their_touchpoints_stay_anonymous(nights):
+    values = [
+        v for (v,) in _query(nights, "select identifier_value from identity.customer_identifiers")
+    ]
+    assert any("ann@example.com" in v for v in values)  # Ann's identifiers are all there
+    bobs = re.compile(r"bob|stone|(^|[^0-9a-z])c2($|[^0-9a-z])|020.?2222")
+    assert [v for v in values if bobs.search(v.lower())] == []
+    # Bob's click, order, CRM profile and experiment assignment stay, with no customer; the
+    # keys of the last two are his own identifiers, so they are replaced.
+    rows = _query(
+        nights,
+        "select touchpoint_key, customer_id from marts.fct_touchpoints "
+        "where touchpoint_key in ('campaign_events:E2', 'web_orders:O2') "
+        "or touchpoint_key like '%:forgotten-%' order by 1",
+    )
+    assert rows == [
+        ("campaign_events:E2", None),
+        ("crm_customers:forgotten-1", None),
+        ("experiment_assignments:forgotten-1", None),
+        ("web_orders:O2", None),
+    ]
 
 
 def test_revenue_totals_do_not_move(nights):

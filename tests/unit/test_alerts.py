@@ -2,8 +2,11 @@
 
 import json
 
+import dagster as dg
+import duckdb
+
 from orchestration.definitions import defs
-from orchestration.lib.alerts import failure_message, send_alert
+from orchestration.lib.alerts import failed_steps, failure_message, send_alert
 
 
 def test_alert_is_logged_and_piped_to_the_command(tmp_path):
@@ -32,3 +35,33 @@ def test_a_broken_alert_command_is_reported_not_raised(tmp_path):
 def test_failure_sensor_is_registered_and_running_by_default():
     sensor = defs.resolve_sensor_def("alert_on_run_failure")
     assert sensor.default_status.value == "RUNNING"
+
+
+def test_a_failed_step_is_named_by_its_first_exception_not_the_retry_wrapper():
+    lock = (
+        'IO Error: Could not set lock on file "/srv/warehouse.duckdb": Conflicting lock is '
+        "held in /usr/bin/python3 (PID 4242)"
+    )
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=2))
+    def raw_orders():
+        raise duckdb.IOException(lock)
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=2))
+    def raw_sessions():
+        raise duckdb.IOException(lock)
+
+    @dg.asset
+    def raw_tickets():
+        raise dg.Failure("nothing loaded: the landing directory /mnt/x does not exist")
+
+    result = dg.materialize([raw_orders, raw_sessions, raw_tickets], raise_on_error=False)
+    errors = sorted(
+        (e.step_key, e.event_specific_data.error) for e in result.get_step_failure_events()
+    )
+    # What the summary used to print for every one of them:
+    assert errors[0][1].message.strip() == "Exceeded max_retries of 2"
+    assert set(failed_steps(errors)) == {
+        f"steps failed: raw_orders, raw_sessions: IOException: {lock}",
+        "step failed: raw_tickets: nothing loaded: the landing directory /mnt/x does not exist",
+    }

@@ -19,6 +19,7 @@ from orchestration.defs.quality.expectations import (
 )
 from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME, raw_table_ddl
+from orchestration.lib.settings import load_settings
 
 RFM_COLUMNS = "customer_id, as_of_date, r_score, f_score, m_score, fm_score, rfm_segment"
 CLEAN_RFM = [
@@ -220,7 +221,7 @@ def test_error_failure_in_marts_blocks_publishing_in_dagster(tmp_path, bad):
     others = [dg.AssetSpec(k) for k in check_results.dependency_keys if k != DIM_KEY]
     result = dg.materialize(
         [dim_customers, check_results, published, gx_gate, *others],
-        resources={"warehouse": WarehouseResource(path=str(db))},
+        resources={"warehouse": WarehouseResource.from_settings(load_settings(), db)},
         selection=dg.AssetSelection.assets(dim_customers, check_results, published).without_checks()
         | dg.AssetSelection.checks(dg.AssetCheckKey(RESULTS_KEY, "marts__dim_customers")),
         raise_on_error=False,
@@ -262,7 +263,7 @@ def test_error_failure_in_raw_blocks_what_is_built_on_it(tmp_path):
 
     result = dg.materialize(
         [survey_responses, staged, gx_raw],
-        resources={"warehouse": WarehouseResource(path=str(db))},
+        resources={"warehouse": WarehouseResource.from_settings(load_settings(), db)},
         selection=dg.AssetSelection.assets(survey_responses, staged).without_checks()
         | dg.AssetSelection.checks(dg.AssetCheckKey(raw_key, RAW_CHECK_NAME)),
         raise_on_error=False,

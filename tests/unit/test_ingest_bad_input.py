@@ -342,7 +342,11 @@ def test_unsupported_extension_and_missing_date_folder(con, landing):
     write(landing, "web_orders/orders.csv", HEADER + "\n" + GOOD + "\n")
     write(landing, f"{DAY}/.partial.csv", "ignored while uploading")
     result = ingest(con, landing)
-    assert result.files_seen == 2
+    assert (result.files_seen, result.files_quarantined, result.files_skipped) == (3, 2, 1)
+    assert file_row(con, f"{DAY}/.partial.csv")[:2] == (
+        "skipped",
+        "a hidden file (its name starts with '.'): not a delivery, not read",
+    )
     assert file_row(con, f"{DAY}/notes.txt")[1].startswith("unsupported file type 'notes.txt'")
     assert file_row(con, "web_orders/orders.csv")[1] == (
         "not in a <YYYY-MM-DD> delivery folder: the delivery date is unknown"

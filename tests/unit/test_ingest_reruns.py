@@ -48,12 +48,12 @@ def test_rerun_without_new_files_changes_nothing(con, tmp_path):
     ingest_source(con, ORDERS, landing, batch_id="b1")
     before = snapshot(con)
     again = ingest_source(con, ORDERS, landing, batch_id="b2")
-    assert (again.files_seen, again.files_skipped, again.files_loaded) == (3, 3, 0)
+    assert (again.files_seen, again.files_known, again.files_loaded) == (3, 3, 0)
     assert snapshot(con) == before
     # A new file is picked up on the next run; the known ones stay untouched.
     write(landing, "web_orders/2024-01-03/orders.csv", valid_csv(ORDERS, range(5, 6)))
     third = ingest_source(con, ORDERS, landing, batch_id="b3")
-    assert (third.files_loaded, third.files_skipped, third.rows_loaded) == (1, 3, 1)
+    assert (third.files_loaded, third.files_known, third.rows_loaded) == (1, 3, 1)
     assert rows(con, "select count(*) from raw.web_orders") == [(6,)]
 
 

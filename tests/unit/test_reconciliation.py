@@ -23,6 +23,7 @@ from orchestration.lib.reconciliation import (
     touchpoints_explained,
     volume_anomalies,
 )
+from orchestration.lib.settings import load_settings
 
 
 @pytest.fixture
@@ -381,7 +382,9 @@ def test_check_reports_failure_with_its_message(ingested, tmp_path):
         if dg.AssetCheckKey(dg.AssetKey(["raw", "web_orders"]), "lines_reconciled_with_raw")
         in c.check_keys
     )
-    result = check(warehouse=WarehouseResource(path=str(tmp_path / "warehouse.duckdb")))
+    result = check(
+        warehouse=WarehouseResource.from_settings(load_settings(), tmp_path / "warehouse.duckdb")
+    )
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert WEB_FILE in result.description

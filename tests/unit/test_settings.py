@@ -1,10 +1,12 @@
+import json
+import os
 import re
 from datetime import date
 
 import pytest
 
 from orchestration.lib.dbt_args import build_dbt_args
-from orchestration.lib.settings import REPO_ROOT, load_settings
+from orchestration.lib.settings import REPO_ROOT, DuckDBLimits, IngestLimits, load_settings
 
 
 @pytest.fixture
@@ -20,6 +22,13 @@ def clean_env(monkeypatch):
         "CLV_MODEL",
         "CLV_ANNUAL_DISCOUNT_RATE",
         "CHURN_HORIZON_DAYS",
+        "INGEST_MAX_FILE_BYTES",
+        "INGEST_MAX_LINE_BYTES",
+        "DUCKDB_MEMORY_LIMIT",
+        "DUCKDB_THREADS",
+        "DUCKDB_TEMP_DIRECTORY",
+        "QUARANTINE_BLOCKS",
+        "QUARANTINE_BLOCKS_BY_SOURCE",
     ):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
@@ -88,3 +97,73 @@ def test_model_settings_are_validated(clean_env, var, value, message):
     clean_env.setenv(var, value)
     with pytest.raises(ValueError, match=re.escape(message)):
         load_settings()
+
+
+def test_limits_default_to_a_bounded_share_of_the_machine(clean_env):
+    settings = load_settings()
+    assert settings.ingest == IngestLimits(max_file_bytes=2**30, max_line_bytes=16 * 2**20)
+    assert settings.duckdb == DuckDBLimits(
+        memory_limit="50%",
+        threads=os.cpu_count(),
+        temp_directory=REPO_ROOT / "data" / "warehouse" / "duckdb_tmp",
+    )
+    assert settings.quarantine_rule_for("web_orders") == "tonight"
+
+
+def test_limits_are_read_with_units_and_reach_dbt(clean_env, tmp_path):
+    clean_env.setenv("WAREHOUSE_DIR", str(tmp_path))
+    clean_env.setenv("AS_OF_DATE", "2026-06-30")
+    clean_env.setenv("INGEST_MAX_FILE_BYTES", "512MiB")
+    clean_env.setenv("INGEST_MAX_LINE_BYTES", "64 KB")
+    clean_env.setenv("DUCKDB_MEMORY_LIMIT", "6GiB")
+    clean_env.setenv("DUCKDB_THREADS", "3")
+    clean_env.setenv("QUARANTINE_BLOCKS", "any")
+    clean_env.setenv("QUARANTINE_BLOCKS_BY_SOURCE", "web_sessions=never, pos_transactions=tonight")
+    settings = load_settings()
+    assert settings.ingest == IngestLimits(max_file_bytes=512 * 2**20, max_line_bytes=64_000)
+    assert settings.duckdb.memory_limit == f"{6 * 2**30}B"
+    assert [settings.quarantine_rule_for(s) for s in ("web_orders", "web_sessions")] == [
+        "any",
+        "never",
+    ]
+    assert settings.quarantine_rule_for("pos_transactions") == "tonight"
+    assert json.loads(settings.dbt_env()["WAREHOUSE_DUCKDB_SETTINGS"]) == {
+        "TimeZone": "UTC",
+        "memory_limit": f"{6 * 2**30}B",
+        "threads": "3",
+        "temp_directory": str(tmp_path / "duckdb_tmp"),
+    }
+    clean_env.setenv("DUCKDB_MEMORY_LIMIT", "25%")
+    assert load_settings().duckdb.memory_limit == "25%"
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("INGEST_MAX_FILE_BYTES", "lots", "INGEST_MAX_FILE_BYTES='lots' is not a size"),
+        ("INGEST_MAX_LINE_BYTES", "0", "INGEST_MAX_LINE_BYTES='0' is not a size"),
+        ("DUCKDB_MEMORY_LIMIT", "150%", "a share of RAM is between 0 and 100 %"),
+        ("DUCKDB_THREADS", "0", "DUCKDB_THREADS='0' is outside 1..1024"),
+        ("QUARANTINE_BLOCKS", "sometimes", "QUARANTINE_BLOCKS='sometimes' is not one of"),
+        ("QUARANTINE_BLOCKS_BY_SOURCE", "web_orderz=any", "'web_orderz=any' is not"),
+        ("QUARANTINE_BLOCKS_BY_SOURCE", "web_orders=maybe", "'web_orders=maybe' is not"),
+    ],
+)
+def test_limit_settings_are_validated(clean_env, var, value, message):
+    clean_env.setenv(var, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_settings()
+
+
+def test_only_an_unset_landing_dir_is_the_default_one(clean_env, tmp_path):
+    assert load_settings().landing_dir_chosen is False
+    clean_env.setenv("LANDING_DIR", str(tmp_path / "share"))
+    settings = load_settings()
+    assert settings.landing_dir_chosen is True
+    assert settings.landing_problem() == (
+        f"the landing directory {tmp_path / 'share'} does not exist (LANDING_DIR)"
+    )
+    (tmp_path / "share" / "web_orders" / "not-a-day").mkdir(parents=True)
+    assert "holds no delivery folder" in settings.landing_problem()
+    (tmp_path / "share" / "web_orders" / "2026-06-30").mkdir()
+    assert settings.landing_problem() is None

@@ -3,7 +3,8 @@
 Each materialisation loads every landing file of its source not yet recorded in
 `raw._files`; `delivery_dates` limits it to some delivery days and `reload` loads
 those days again from scratch (a backfill that changes nothing when the files
-have not changed).
+have not changed). A landing directory that is missing or holds no delivery folder
+fails every ingestion step before the warehouse is opened.
 """
 
 from datetime import date
@@ -13,8 +14,8 @@ from pydantic import Field
 
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.lib.contract import SOURCES, Source
-from orchestration.lib.ingest import ensure_raw_schema, ingest_source
-from orchestration.lib.settings import load_settings
+from orchestration.lib.ingest import blocking_quarantines, ensure_raw_schema, ingest_source
+from orchestration.lib.settings import QUARANTINE_RULES, load_settings
 
 
 class IngestConfig(dg.Config):
@@ -49,6 +50,8 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
         dates = _parse_dates(config.delivery_dates)
         if config.reload and not dates:
             raise dg.Failure("reload needs delivery_dates: name the days to load again")
+        if problem := settings.landing_problem():
+            raise dg.Failure(f"nothing loaded: {problem}")
         with warehouse.connect() as con:
             ensure_raw_schema(con)
             result = ingest_source(
@@ -58,6 +61,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
                 batch_id=context.run.run_id,
                 delivery_dates=dates,
                 reload=config.reload,
+                limits=settings.ingest,
             )
             table_rows = con.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
         context.log.info(
@@ -68,9 +72,10 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
             metadata={
                 "files_seen": result.files_seen,
                 "files_loaded": result.files_loaded,
-                "files_skipped": result.files_skipped,
+                "files_known": result.files_known,
                 "files_duplicate": result.files_duplicate,
                 "files_quarantined": result.files_quarantined,
+                "files_skipped": result.files_skipped,
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
@@ -104,32 +109,37 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
 
     @dg.asset_check(
         asset=key,
-        name="as_of_delivery_complete",
+        name="delivery_complete",
         blocking=True,
-        description="Fails when a file of the as-of date's delivery was quarantined: tonight's "
-        "data would be incomplete, so the marts and the published file keep the last complete "
-        "version until the file is re-delivered and its day reloaded (make reload DATES=...).",
+        description="Fails when a quarantined file of this source blocks, by the source's "
+        "rule (QUARANTINE_BLOCKS, QUARANTINE_BLOCKS_BY_SOURCE): `tonight` (the default) - a "
+        "file of the as-of date's delivery, `any` - a file of any delivery, `never`. The "
+        "marts and the published file then keep the last complete version until the file "
+        "is re-delivered and its day reloaded (make reload DATES=...).",
     )
-    def as_of_delivery_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        as_of = load_settings().as_of_date()
+    def delivery_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        settings = load_settings()
+        rule = settings.quarantine_rule_for(source.name)
         with warehouse.connect() as con:
-            rows = con.execute(
-                "select file, reason from raw._files where source = ? and status = 'quarantined'"
-                " and delivery_date = ? order by file",
-                [source.name, as_of],
-            ).fetchall()
+            rows = blocking_quarantines(con, source.name, rule, settings.as_of_date())
+        why = f"rule {rule}: {QUARANTINE_RULES[rule]}"
         return dg.AssetCheckResult(
             passed=not rows,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=("; ".join(f"{f} quarantined: {r}" for f, r in rows[:5]) if rows else None),
+            description=(
+                f"{why}; " + "; ".join(f"{f} quarantined: {r}" for f, r in rows[:5])
+                if rows
+                else why
+            ),
             metadata={
-                "as_of_date": as_of.isoformat(),
-                "quarantined": [f"{f}: {r}" for f, r in rows][:20],
+                "rule": rule,
+                "as_of_date": settings.as_of_date().isoformat(),
+                "blocking": [f"{f}: {r}" for f, r in rows][:20],
                 "count": len(rows),
             },
         )
 
-    return [no_quarantined_files, as_of_delivery_complete]
+    return [no_quarantined_files, delivery_complete]
 
 
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]

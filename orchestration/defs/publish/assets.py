@@ -32,7 +32,11 @@ def marts_duckdb(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = load_settings()
     warehouse_path = Path(warehouse.path)
     result = publish_marts(
-        warehouse_path, settings.publish_dir, MARTS, hash_key(warehouse_path.parent)
+        warehouse_path,
+        settings.publish_dir,
+        MARTS,
+        hash_key(warehouse_path.parent),
+        warehouse.limits,
     )
     return dg.MaterializeResult(
         metadata={

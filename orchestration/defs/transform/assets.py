@@ -41,8 +41,8 @@ ML_SOURCES_AND_DOWNSTREAM = "source:ml+"
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     settings = load_settings()
-    # profiles.yml reads WAREHOUSE_DIR: hand dbt the same absolute path Dagster uses.
-    os.environ["WAREHOUSE_DIR"] = str(settings.warehouse_dir)
+    # profiles.yml reads WAREHOUSE_DIR and the DuckDB limits: hand dbt what Dagster uses.
+    os.environ.update(settings.dbt_env())
     yield from dbt.cli(build_dbt_args(settings, context.run.run_id), context=context).stream()
 
 

@@ -1,0 +1,103 @@
+"""`cli run` makes demo data only when nobody chose a landing directory, or when asked;
+a chosen one that is missing or empty stops the run before anything is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from orchestration.cli import LandingRefused, plan_landing
+from orchestration.lib.alerts import root_cause
+from orchestration.lib.settings import data_root_env, load_settings
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    for name, value in data_root_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AS_OF_DATE", raising=False)
+    return monkeypatch
+
+
+def test_a_fresh_clone_gets_the_demo_data_a_chosen_directory_does_not(env, tmp_path):
+    env.delenv("LANDING_DIR")
+    unset = load_settings()
+    assert unset.landing_dir_chosen is False
+    # (data/landing of this checkout may hold a developer's data: an empty stand-in)
+    assert plan_landing(replace(unset, landing_dir=tmp_path / "fresh_clone")) == "generate"
+    env.setenv("LANDING_DIR", str(tmp_path / "share"))
+    with pytest.raises(LandingRefused, match=f"{tmp_path / 'share'} does not exist"):
+        plan_landing(load_settings())
+    assert plan_landing(load_settings(), demo=True) == "generate"
+    (tmp_path / "share" / "web_orders").mkdir(parents=True)
+    with pytest.raises(LandingRefused, match="holds no delivery folder"):
+        plan_landing(load_settings())
+    (tmp_path / "share" / "web_orders" / "2026-06-30").mkdir()
+    assert plan_landing(load_settings()) == "load"
+    assert plan_landing(load_settings(), demo=True) == "load"  # deliveries are never replaced
+
+
+@pytest.mark.parametrize("args", [("run",), ("reload", "2026-06-30")])
+def test_a_missing_landing_directory_fails_before_anything_is_written(tmp_path, args):
+    env = {**os.environ, **data_root_env(tmp_path), "LANDING_DIR": str(tmp_path / "typo")}
+    env.pop("AS_OF_DATE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"the landing directory {tmp_path / 'typo'} does not exist" in done.stderr
+    assert not (tmp_path / "typo").exists(), "no demo data made up in its place"
+    assert not (tmp_path / "warehouse").exists() and not (tmp_path / "publish").exists()
+    (alert,) = (tmp_path / "dagster" / "alerts.log").read_text().splitlines()
+    assert "does not exist" in json.loads(alert)["message"]
+
+
+def test_env_prints_what_dbt_needs_to_run_by_hand(tmp_path):
+    (tmp_path / "landing" / "web_orders" / "2026-06-30").mkdir(parents=True)
+    env = {**os.environ, **data_root_env(tmp_path), "DUCKDB_MEMORY_LIMIT": "2GiB"}
+    env.pop("AS_OF_DATE", None)
+    done = subprocess.run(
+        ["bash", "-c", f'eval "$({sys.executable} -m orchestration.cli env)" && env'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    exported = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    assert exported["WAREHOUSE_DIR"] == str(tmp_path / "warehouse")
+    assert exported["AS_OF_DATE"] == "2026-06-30"
+    assert json.loads(exported["WAREHOUSE_DUCKDB_SETTINGS"])["memory_limit"] == f"{2**31}B"
+
+
+def test_scheduled_ingestion_fails_on_a_missing_landing_directory_before_any_write(env, tmp_path):
+    """The daemon's runs do not go through the command line: the ingestion steps refuse."""
+    import dagster as dg
+
+    from orchestration.defs.ingestion.assets import ingestion_assets
+    from orchestration.defs.resources import WarehouseResource
+
+    env.setenv("LANDING_DIR", str(tmp_path / "unmounted"))
+    env.setenv("AS_OF_DATE", "2026-06-30")
+    warehouse = tmp_path / "warehouse" / "warehouse.duckdb"
+    result = dg.materialize(
+        ingestion_assets[:2],
+        resources={"warehouse": WarehouseResource.from_settings(load_settings(), warehouse)},
+        raise_on_error=False,
+    )
+    failures = result.get_step_failure_events()
+    assert len(failures) == 2
+    assert {root_cause(f.event_specific_data.error) for f in failures} == {
+        f"nothing loaded: the landing directory {tmp_path / 'unmounted'} does not exist "
+        "(LANDING_DIR)"
+    }
+    assert not warehouse.exists()

@@ -1,0 +1,78 @@
+"""Whether a quarantined file holds back the transform and the publish is a rule per source:
+`tonight` (the default: a file of the as-of date's delivery), `any` delivery, or `never`.
+The blocking check `delivery_complete` says which rule decided."""
+
+from __future__ import annotations
+
+import gzip
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.ingestion.assets import ingestion_checks
+from orchestration.defs.resources import WarehouseResource
+from orchestration.lib.contract import SOURCES_BY_NAME
+from orchestration.lib.ingest import ingest_source
+from orchestration.lib.settings import load_settings
+from tests.ingest_fixtures import valid_csv, write
+
+TONIGHT, EARLIER = "2024-01-02", "2024-01-01"
+
+
+@pytest.fixture
+def warehouse(tmp_path, con, monkeypatch):
+    """web_sessions: a truncated file in an earlier delivery; web_orders: one tonight."""
+    landing = tmp_path / "landing"
+    for source, bad_day in (("web_sessions", EARLIER), ("web_orders", TONIGHT)):
+        text = valid_csv(SOURCES_BY_NAME[source], range(3)).encode()
+        write(landing, f"{source}/{EARLIER}/good.csv", text)
+        write(landing, f"{source}/{TONIGHT}/good2.csv", text.replace(b"-0", b"-9"))
+        write(landing, f"{source}/{bad_day}/cut.csv.gz", gzip.compress(text)[:-8])
+        ingest_source(con, SOURCES_BY_NAME[source], landing, batch_id="b1")
+    con.close()
+    for var in ("QUARANTINE_BLOCKS", "QUARANTINE_BLOCKS_BY_SOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    monkeypatch.setenv("AS_OF_DATE", TONIGHT)
+    return tmp_path / "w.duckdb"
+
+
+def evaluate(warehouse, source: str) -> dg.AssetCheckResult:
+    key = dg.AssetCheckKey(dg.AssetKey(["raw", source]), "delivery_complete")
+    check = next(c for c in ingestion_checks if key in c.check_keys)
+    assert next(iter(check.check_specs)).blocking
+    return check(warehouse=WarehouseResource.from_settings(load_settings(), warehouse))
+
+
+def test_by_default_only_tonights_delivery_blocks(warehouse):
+    orders = evaluate(warehouse, "web_orders")
+    assert not orders.passed and orders.severity == dg.AssetCheckSeverity.ERROR
+    assert orders.description.startswith(
+        "rule tonight: a quarantined file of the as-of date's delivery blocks; "
+        f"web_orders/{TONIGHT}/cut.csv.gz quarantined: truncated gzip archive"
+    )
+    sessions = evaluate(warehouse, "web_sessions")
+    assert sessions.passed
+    assert sessions.description == (
+        "rule tonight: a quarantined file of the as-of date's delivery blocks"
+    )
+
+
+def test_any_delivery_blocks_when_the_rule_says_so(warehouse, monkeypatch):
+    monkeypatch.setenv("QUARANTINE_BLOCKS", "any")
+    sessions = evaluate(warehouse, "web_sessions")
+    assert not sessions.passed
+    assert sessions.description.startswith(
+        "rule any: a quarantined file of any delivery blocks; "
+        f"web_sessions/{EARLIER}/cut.csv.gz quarantined"
+    )
+    assert sessions.metadata["count"].value == 1
+
+
+def test_a_source_can_be_set_to_never_block(warehouse, monkeypatch):
+    monkeypatch.setenv("QUARANTINE_BLOCKS", "any")
+    monkeypatch.setenv("QUARANTINE_BLOCKS_BY_SOURCE", "web_orders=never")
+    orders = evaluate(warehouse, "web_orders")
+    assert orders.passed
+    assert orders.description == "rule never: quarantined files only warn"
+    assert not evaluate(warehouse, "web_sessions").passed
