@@ -13,6 +13,7 @@ import shlex
 import shutil
 import socket
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -126,13 +127,17 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     import dagster as dg
 
     from orchestration.lib.alerts import failed_steps
+    from orchestration.lib.dbt_args import dbt_vars
     from orchestration.lib.summary import CheckTally, RunReport, format_summary, run_report
     from orchestration.project import prepare_manifest
 
     settings = load_settings()
     prepare_dagster_home(settings)
     os.environ.update(settings.dbt_env())
-    prepare_manifest(force=True)
+    # The run id is fixed first so that the manifest is parsed with the very vars the
+    # run's dbt builds get: they reuse this parse instead of parsing again.
+    run_id = str(uuid.uuid4())
+    prepare_manifest(force=True, dbt_vars=dbt_vars(settings, run_id))
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
@@ -143,9 +148,9 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
             instance=instance,
             run_config={**(run_config or {}), **CONSOLE_LOG_CONFIG},
             raise_on_error=False,
+            run_id=run_id,
             tags={CLI_PID_TAG: str(os.getpid()), CLI_HOST_TAG: socket.gethostname()},
         )
-        run_id = result.run_id
     checks = CheckTally()
     for evaluation in result.get_asset_check_evaluations():
         checks.add(
@@ -171,6 +176,7 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     published = settings.publish_path if "publish/marts_duckdb" in built else "not published"
     try:
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            settings.duckdb.apply(con)
             report = run_report(con, run_id, settings.as_of_date(), built)
     except duckdb.Error as exc:  # e.g. another process holds the file
         report = RunReport([], None, [f"(the warehouse could not be read for the summary: {exc})"])

@@ -1,5 +1,6 @@
 """The dbt project handle, in its own module so that Dagster code and scripts share it."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,14 +19,19 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
-def prepare_manifest(force: bool = False) -> None:
+def prepare_manifest(force: bool = False, dbt_vars: dict | None = None) -> None:
     """Parse the dbt project into target/manifest.json.
 
     `prepare_if_dev()` only parses under `dagster dev`; runs, tests and the CLI call
     this so that a fresh clone (no manifest yet) or an edited model is picked up.
+    Parsed with the run's own `dbt_vars`, the run's dbt commands reuse this parse
+    (dbt parses everything again when the vars differ).
     """
     if force or not dbt_project.manifest_path.exists():
-        dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+        args = ["parse", "--quiet"]
+        if dbt_vars:
+            args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+        dbt_cli().cli(args, target_path=dbt_project.target_path).wait()
 
 
 dbt_project.prepare_if_dev()

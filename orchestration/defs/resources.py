@@ -41,8 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(self.path)
         try:
-            for statement in self.limits.statements():
-                con.execute(statement)
+            self.limits.apply(con)
             yield con
         finally:
             con.close()

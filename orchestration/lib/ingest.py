@@ -362,7 +362,7 @@ def _format_of(name: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _read(path: Path, limit: int) -> tuple[bytes | None, int, str, str | None]:
+def _read(path: Path, limit: int) -> tuple[bytes | None, int, str | None, str | None]:
     """(the file's bytes or None, its size, its sha256, why it was not read whole). A file
     over `limit` is hashed chunk by chunk, never held; a file that is no longer a regular
     file (swapped for a link or a pipe since discovery) is not read at all."""
@@ -371,16 +371,18 @@ def _read(path: Path, limit: int) -> tuple[bytes | None, int, str, str | None]:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         return None, 0, None, f"cannot be opened: {exc.strerror}"
-    with os.fdopen(fd, "rb", buffering=0) as handle:
+    with os.fdopen(fd, "rb") as handle:  # buffered: read(n) returns n bytes unless at the end
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             return None, info.st_size, None, "changed into a special file while being read"
-        data = handle.read(limit + 1)
-        digest.update(data)
-        if len(data) <= limit:
-            return data, len(data), digest.hexdigest(), None
-        size = len(data)
-        del data
+        size = 0
+        if info.st_size <= limit:  # (a file still growing is caught by the length read)
+            data = handle.read(limit + 1)
+            digest.update(data)
+            if len(data) <= limit:
+                return data, len(data), digest.hexdigest(), None
+            size = len(data)
+            del data
         while chunk := handle.read(READ_CHUNK):
             digest.update(chunk)
             size += len(chunk)

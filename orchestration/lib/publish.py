@@ -409,8 +409,8 @@ def _publish(
             str(staging_file), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}
         )
         try:
-            for statement in duckdb_limits.statements() if duckdb_limits else []:
-                con.execute(statement)
+            if duckdb_limits:
+                duckdb_limits.apply(con)
             con.execute("set enable_progress_bar = false")
             con.execute(f"attach {_literal(str(warehouse_path))} as warehouse (read_only)")
             for table, pii in tables.items():

@@ -65,11 +65,10 @@ class DuckDBLimits:
             "temp_directory": str(self.temp_directory),
         }
 
-    def statements(self) -> list[str]:
-        return [
-            f"set {name} = '{value.replace(chr(39), chr(39) * 2)}'"
-            for name, value in self.config().items()
-        ]
+    def apply(self, con) -> None:
+        """Set the limits on a DuckDB connection (they hold for its whole database)."""
+        for name, value in self.config().items():
+            con.execute(f"set {name} = '{value.replace(chr(39), chr(39) * 2)}'")
 
     def env(self) -> dict[str, str]:
         """What profiles.yml reads (as a Python literal: `as_native`)."""

@@ -223,8 +223,7 @@ def evaluate_holdout(
     shutil.copyfile(warehouse_path, copy)
     rebuild_features(dbt, scratch_dir, cutoff, horizon_days, duckdb_limits)
     with duckdb.connect(str(copy)) as con:
-        for statement in duckdb_limits.statements():
-            con.execute(statement)
+        duckdb_limits.apply(con)
         summaries = read_table(con, "features.customer_purchase_summaries", SNAPSHOT_ORDER)
         features = read_table(con, "features.customer_churn_features", SNAPSHOT_ORDER)
         actuals = actual_outcomes(con, cutoff, horizon_days)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -53,3 +55,35 @@ def table_checksums(path: Path, schema: str = "main") -> dict[str, str]:
             ).fetchone()[0]
             for t in sorted(tables)
         }
+
+
+# The clean run the e2e and reliability tests share (tests/conftest.py `clean_run`).
+GENERATOR_ARGS = ("--customers=400", "--days=60", "--seed=11")
+
+
+@dataclass(frozen=True)
+class CleanRun:
+    root: Path
+    checksums: dict[str, str]  # table -> content hash of the published marts file
+
+    @property
+    def published(self) -> Path:
+        return self.root / "publish" / "marts.duckdb"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "warehouse.duckdb"
+
+
+def pipeline_env(root: Path) -> dict[str, str]:
+    """The CLI's environment for a root, with the default masking key (none in the env)."""
+    env = isolated_env(root)
+    env.pop("PUBLISH_HASH_KEY", None)
+    return env
+
+
+def copy_state(src: Path, dest: Path) -> dict[str, str]:
+    """Copy a pipeline root (landing, warehouse, published file, Dagster instance) and return
+    the environment that points the CLI at the copy."""
+    shutil.copytree(src, dest, symlinks=True)
+    return pipeline_env(dest)

@@ -1,9 +1,9 @@
 """Customer ids survive nightly increments and full rebuilds.
 
-The generated landing set is delivered in two parts: the first days, a run, then
-the rest, a run. An identifier keeps its customer_id unless the second run
-logged that id as merged into another; a full rebuild from scratch over all the
-files gives exactly the ids the incremental runs gave.
+The shared clean run's landing set is delivered again in two parts: the first
+days, a run, then the rest, a run. An identifier keeps its customer_id unless the
+second run logged that id as merged into another; the clean run, a full build from
+scratch over all the files, gave exactly the ids the incremental runs give.
 """
 
 from __future__ import annotations
@@ -34,16 +34,10 @@ def identifier_ids(root) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture(scope="module")
-def increments(tmp_path_factory):
-    source = tmp_path_factory.mktemp("generated")
-    run_cli(
-        isolated_env(source),
-        "--customers=300",
-        "--days=60",
-        "--seed=5",
-        module="orchestration.generator",
-    )
-    all_landing = source / "landing"
+def increments(clean_run, tmp_path_factory):
+    """The clean run's landing files delivered in two parts (the first 40 days, a run, then
+    the rest, a run); the clean run itself is the full rebuild from scratch over them."""
+    all_landing = clean_run.root / "landing"
     days = sorted({p.name for p in all_landing.glob("*/*")})
     first, rest = set(days[:40]), set(days[40:])
 
@@ -60,11 +54,7 @@ def increments(tmp_path_factory):
         merges = con.execute(
             "select change_type, old_customer_id, new_customer_id from identity.customer_merges"
         ).fetchall()
-
-    rebuild = tmp_path_factory.mktemp("rebuild")
-    shutil.copytree(nightly / "landing", rebuild / "landing")
-    run_cli(isolated_env(rebuild), "run")
-    return before, after, merges, identifier_ids(rebuild)
+    return before, after, merges, identifier_ids(clean_run.root)
 
 
 def test_ids_survive_the_second_increment_unless_a_merge_is_logged(increments):

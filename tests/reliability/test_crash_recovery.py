@@ -20,8 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e.pipeline_cli import table_checksums
-from tests.reliability.conftest import copy_state
+from tests.e2e.pipeline_cli import copy_state, table_checksums
 from tests.reliability.pipeline_process import PipelineProcess
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from tests.e2e.pipeline_cli import cli
-from tests.reliability.conftest import copy_state
+from tests.e2e.pipeline_cli import cli, copy_state
 
 pytestmark = pytest.mark.e2e
 

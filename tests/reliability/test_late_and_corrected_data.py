@@ -22,8 +22,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.contract import SOURCES_BY_NAME
-from tests.e2e.pipeline_cli import run_cli
-from tests.reliability.conftest import copy_state
+from tests.e2e.pipeline_cli import copy_state, run_cli
 
 pytestmark = pytest.mark.e2e
 

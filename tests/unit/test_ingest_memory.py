@@ -28,8 +28,7 @@ from orchestration.lib.settings import load_settings
 
 settings = load_settings()
 con = duckdb.connect(sys.argv[1])
-for statement in settings.duckdb.statements():
-    con.execute(statement)
+settings.duckdb.apply(con)
 result = ingest_source(
     con, SOURCES_BY_NAME["web_orders"], Path(sys.argv[2]), batch_id="b", limits=settings.ingest
 )
