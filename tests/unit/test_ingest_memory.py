@@ -19,7 +19,7 @@ LIMIT = 256 * MiB
 PEAK_BOUND = LIMIT + 384 * MiB
 
 CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 import duckdb
 from orchestration.lib.contract import SOURCES_BY_NAME
@@ -33,8 +33,12 @@ result = ingest_source(
     con, SOURCES_BY_NAME["web_orders"], Path(sys.argv[2]), batch_id="b", limits=settings.ingest
 )
 rejects = con.execute("select line, reason, length(raw_line), raw_line_bytes from raw._rejects")
+# VmHWM, this process's own peak: ru_maxrss would also count the parent's RSS at fork.
+peak_kib = next(
+    int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")
+)
 print(json.dumps({
-    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "peak_rss": peak_kib * 1024,
     "files": {f["file"]: [f["status"], f["reason"]] for f in result.file_rows()},
     "rejects": rejects.fetchall(),
 }))
