@@ -159,9 +159,7 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
             blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
             why=evaluation.description,
         )
-    failures = failed_steps(
-        [(e.step_key, e.event_specific_data.error) for e in result.get_step_failure_events()]
-    )
+    failures = failed_steps(result.get_step_failure_events())
     if not result.success:
         alert(
             settings,

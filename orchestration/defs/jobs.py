@@ -59,9 +59,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     "to ALERT_COMMAND (stdin) when that is set.",
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext):
-    causes = failed_steps(
-        [(e.step_key, e.event_specific_data.error) for e in context.get_step_failure_events()]
-    )
+    causes = failed_steps(context.get_step_failure_events())
     message = failure_message(
         context.dagster_run.job_name,
         context.dagster_run.run_id,

@@ -32,12 +32,13 @@ def root_cause(error) -> str:
     return message if cls in (None, "Failure") else f"{cls}: {message}"
 
 
-def failed_steps(failures: list[tuple[str, object]]) -> list[str]:
-    """One line per distinct root cause of (step key, error) pairs, naming its steps:
+def failed_steps(failure_events) -> list[str]:
+    """One line per distinct root cause of Dagster step-failure events, naming its steps:
     twelve ingestion steps failing on one lock make one line, not twelve."""
     by_cause: dict[str, list[str]] = {}
-    for step, error in failures:
-        by_cause.setdefault(root_cause(error), []).append(step)
+    for event in failure_events:
+        cause = root_cause(event.event_specific_data.error)
+        by_cause.setdefault(cause, []).append(event.step_key)
     return [
         f"step{'s' if len(steps) > 1 else ''} failed: {', '.join(steps)}: {cause}"
         for cause, steps in by_cause.items()

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.lib.contract import SOURCES_BY_NAME
+from orchestration.lib.ingest_sql import lit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -68,7 +69,7 @@ class DuckDBLimits:
     def apply(self, con) -> None:
         """Set the limits on a DuckDB connection (they hold for its whole database)."""
         for name, value in self.config().items():
-            con.execute(f"set {name} = '{value.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"set {name} = {lit(value)}")
 
     def env(self) -> dict[str, str]:
         """What profiles.yml reads (as a Python literal: `as_native`)."""
@@ -182,9 +183,10 @@ def _number(var: str, default: str, kind: type, low: float, high: float):
 def parse_bytes(var: str, value: str) -> int:
     """`1073741824`, `1GiB`, `512 MB`, `64KiB`: a size in bytes."""
     match = _SIZE.match(value)
-    if not match or float(match[1]) * _UNITS[(match[2] or "").lower()] < 1:
+    size = int(float(match[1]) * _UNITS[(match[2] or "").lower()]) if match else 0
+    if size < 1:
         raise ValueError(f"{var}={value!r} is not a size such as 1GiB, 512MiB or 1000000")
-    return int(float(match[1]) * _UNITS[(match[2] or "").lower()])
+    return size
 
 
 def _bytes(var: str, default: int) -> int:

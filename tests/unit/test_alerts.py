@@ -56,12 +56,10 @@ def test_a_failed_step_is_named_by_its_first_exception_not_the_retry_wrapper():
         raise dg.Failure("nothing loaded: the landing directory /mnt/x does not exist")
 
     result = dg.materialize([raw_orders, raw_sessions, raw_tickets], raise_on_error=False)
-    errors = sorted(
-        (e.step_key, e.event_specific_data.error) for e in result.get_step_failure_events()
-    )
+    events = sorted(result.get_step_failure_events(), key=lambda e: e.step_key)
     # What the summary used to print for every one of them:
-    assert errors[0][1].message.strip() == "Exceeded max_retries of 2"
-    assert set(failed_steps(errors)) == {
+    assert events[0].event_specific_data.error.message.strip() == "Exceeded max_retries of 2"
+    assert set(failed_steps(events)) == {
         f"steps failed: raw_orders, raw_sessions: IOException: {lock}",
         "step failed: raw_tickets: nothing loaded: the landing directory /mnt/x does not exist",
     }
