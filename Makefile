@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# make run FULL_REFRESH=1: also rebuild the incremental dbt models from all of raw.
 run: install
-	$(BIN)/python -m orchestration.cli run
+	$(BIN)/python -m orchestration.cli run $(if $(FULL_REFRESH),--full-refresh)
 
 # Generate the demo data set into $$LANDING_DIR if it holds no deliveries, then run.
 demo: install
@@ -63,9 +64,10 @@ generate: install
 	$(BIN)/python -m orchestration.generator --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \
 		$(if $(FORCE),--overwrite)
 
-# make reload DATES="2026-03-01 2026-03-02": load those delivery days again, rebuild, publish.
+# make reload FROM=2026-03-01 TO=2026-03-05: load those delivery days again from scratch
+# (a backfill of their partitions, one run, the days in order), rebuild, publish.
 reload: install
-	$(BIN)/python -m orchestration.cli reload $(DATES)
+	$(BIN)/python -m orchestration.cli reload $(FROM) $(TO)
 
 # lifetimes is the reference the CLV fit is timed against: benchmark-only, kept out of
 # the project's environment in its own --target directory.
@@ -79,10 +81,15 @@ $(BENCH_EXTRAS): $(STAMP)
 rollback: install
 	$(BIN)/python -m orchestration.cli rollback
 
+# make bench INCREMENT=1: nightly increments against a full build instead (scripts/bench.py).
 bench: install $(BENCH_EXTRAS)
+ifdef INCREMENT
+	$(BIN)/python scripts/bench.py --increment --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+else
 	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
 	PYTHONPATH=$(BENCH_EXTRAS) $(BIN)/python scripts/bench_clv.py --customers 1000000
 	$(BIN)/python scripts/bench_ingest.py
+endif
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

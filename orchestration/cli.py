@@ -14,11 +14,13 @@ import shutil
 import socket
 import sys
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import Settings, load_settings
 
 DEMO_CUSTOMERS = 10_000
@@ -85,7 +87,7 @@ def alert(settings: Settings, job_name: str, run_id: str, reason: str) -> None:
     problem = send_alert(
         failure_message(job_name, run_id, reason),
         settings.dagster_home / ALERTS_LOG,
-        os.environ.get("ALERT_COMMAND"),
+        settings.alert_command,
     )
     if problem:
         print(problem)
@@ -122,8 +124,50 @@ def release_dead_cli_runs(instance) -> list[str]:
     return released
 
 
-def execute(job_name: str, run_config: dict | None = None) -> int:
-    """Run a job of the definitions in this process, recorded in the Dagster instance."""
+def recorded_files(settings: Settings) -> dict[str, int | None]:
+    """Every landing entry raw._files records, with its size (nothing if no warehouse yet).
+    Read-only and closed at once: the run that follows is the writer."""
+    if not settings.warehouse_path.exists():
+        return {}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        has_files = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = '_files'"
+        ).fetchone()[0]
+        if not has_files:
+            return {}
+        return dict(con.execute("select file, size_bytes from raw._files").fetchall())
+
+
+def nightly_scope(settings: Settings, last_day: date) -> RunScope:
+    """The scope of `run`: the delivery days from the first to the last one holding files
+    not loaded yet (new, or changed in size), as of AS_OF_DATE or the latest delivery day.
+    With nothing new, the latest delivery day again (it loads nothing and rebuilds). Days
+    after `last_day` (not over yet) wait for a later run."""
+    from orchestration.lib.landing import days_to_load
+
+    delivered = [day for day in settings.delivery_dates() if day <= last_day]
+    if not delivered:
+        raise LandingRefused(
+            f"run refused: every delivery folder in {settings.landing_dir} is dated after "
+            f"{last_day}, a day not over yet in {settings.reporting_tz} (REPORTING_TZ)"
+        )
+    try:
+        pending = days_to_load(settings.landing_dir, recorded_files(settings))
+    except duckdb.Error:  # the warehouse is busy: look at every day (loads only what is new)
+        pending = delivered
+    if later := [day for day in pending if day > last_day]:
+        print(
+            f"delivery days {', '.join(map(str, later))} are not over yet: a later run loads them"
+        )
+    pending = [day for day in pending if day <= last_day] or delivered[-1:]
+    as_of = settings.as_of_date_override or delivered[-1]
+    return RunScope(as_of, pending[0], pending[-1])
+
+
+def execute(job_name: str, scope: RunScope, run_config: dict | None = None) -> int:
+    """Run a job of the definitions in this process over `scope` (its partition window
+    and as-of date, carried by the run's tags), recorded in the Dagster instance."""
     import dagster as dg
 
     from orchestration.lib.alerts import failed_steps
@@ -137,9 +181,22 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     # The run id is fixed first so that the manifest is parsed with the very vars the
     # run's dbt builds get: they reuse this parse instead of parsing again.
     run_id = str(uuid.uuid4())
-    prepare_manifest(force=True, dbt_vars=dbt_vars(settings, run_id))
+    prepare_manifest(force=True, dbt_vars=dbt_vars(settings, scope, run_id))
     from orchestration.definitions import defs
+    from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 
+    if not all(
+        DELIVERY_DAYS.has_partition_key(day.isoformat())
+        for day in (scope.window_start, scope.window_end)
+    ):
+        print(
+            f"run refused: {scope.window_start}..{scope.window_end} is not within the delivery "
+            f"days ({DELIVERY_DAYS.start.date()} to {last_delivery_day(DELIVERY_DAYS)} in "
+            f"{settings.reporting_tz}; PARTITIONS_START_DATE sets the first)",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"delivery days {scope.window_start} to {scope.window_end}, as of {scope.as_of_date}")
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         for dead in release_dead_cli_runs(instance):
@@ -149,7 +206,11 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
             run_config={**(run_config or {}), **CONSOLE_LOG_CONFIG},
             raise_on_error=False,
             run_id=run_id,
-            tags={CLI_PID_TAG: str(os.getpid()), CLI_HOST_TAG: socket.gethostname()},
+            tags={
+                **scope.tags(),
+                CLI_PID_TAG: str(os.getpid()),
+                CLI_HOST_TAG: socket.gethostname(),
+            },
         )
     checks = CheckTally()
     for evaluation in result.get_asset_check_evaluations():
@@ -170,12 +231,12 @@ def execute(job_name: str, run_config: dict | None = None) -> int:
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     print()
     print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
-    print(f"as of {settings.as_of_date()}, warehouse {settings.warehouse_path}")
+    print(f"as of {scope.as_of_date}, warehouse {settings.warehouse_path}")
     published = settings.publish_path if "publish/marts_duckdb" in built else "not published"
     try:
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             settings.duckdb.apply(con)
-            report = run_report(con, run_id, settings.as_of_date(), built)
+            report = run_report(con, run_id, scope.as_of_date, built)
     except duckdb.Error as exc:  # e.g. another process holds the file
         report = RunReport([], None, [f"(the warehouse could not be read for the summary: {exc})"])
     print(format_summary(report, checks, str(published)))
@@ -191,7 +252,7 @@ def evaluate(settings: Settings, cutoff: date | None) -> int:
     from orchestration.ml.holdout import CLV_WINDOW_DAYS, evaluate_holdout
     from orchestration.project import DBT_EXECUTABLE
 
-    as_of = settings.as_of_date()
+    as_of = settings.as_of_date_for_new_run()
     window = max(settings.churn_horizon_days, CLV_WINDOW_DAYS)
     cutoff = cutoff or as_of - timedelta(days=window)
     out_dir = settings.warehouse_dir / "evaluation"
@@ -240,8 +301,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="generate the demo data set into the landing directory first if it holds none",
     )
-    reload_cmd = commands.add_parser("reload", help="load delivery days again, then rebuild")
-    reload_cmd.add_argument("dates", nargs="+", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    run_cmd.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models from all of raw (the merge log is kept)",
+    )
+    reload_cmd = commands.add_parser(
+        "reload",
+        help="load the delivery days FROM..TO again from scratch (a backfill, days in order), "
+        "then rebuild and publish",
+    )
+    reload_cmd.add_argument("first", type=date.fromisoformat, metavar="FROM")
+    reload_cmd.add_argument(
+        "last", type=date.fromisoformat, nargs="?", metavar="TO", help="default: FROM"
+    )
     evaluate_cmd = commands.add_parser(
         "evaluate", help="holdout evaluation of the CLV and churn models at an earlier cutoff"
     )
@@ -259,14 +332,15 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     if args.command == "env":
-        env = {"WAREHOUSE_DIR": str(settings.warehouse_dir), **settings.duckdb.env()}
+        env = settings.dbt_env()
+        # dbt_project.yml's as_of_date var defaults to AS_OF_DATE (the pipeline passes --vars).
         if settings.landing_problem() is None or settings.as_of_date_override:
-            env = settings.dbt_env()
+            env["AS_OF_DATE"] = settings.as_of_date_for_new_run().isoformat()
         print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in env.items()))
         return 0
     if args.command == "ui":
         prepare_dagster_home(settings)
-        os.environ.update({"WAREHOUSE_DIR": str(settings.warehouse_dir), **settings.duckdb.env()})
+        os.environ.update(settings.dbt_env())
         # `dagster dev` re-parses the dbt project with the `dbt` found on PATH.
         os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         dagster = Path(sys.executable).with_name("dagster")
@@ -289,10 +363,23 @@ def main(argv: list[str] | None = None) -> int:
             generate_demo(settings)
         else:
             print(f"loading the files already in {settings.landing_dir}")
-        return execute("nightly")
+        from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
+
+        try:
+            scope = nightly_scope(settings, last_delivery_day(DELIVERY_DAYS))
+            scope = replace(scope, full_refresh=args.full_refresh)
+        except LandingRefused as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return execute("nightly", scope)
     from orchestration.defs.ingestion.assets import reload_run_config
 
-    return execute("nightly", reload_run_config([d.isoformat() for d in args.dates]))
+    last = args.last or args.first
+    if last < args.first:
+        print(f"reload refused: TO ({last}) is before FROM ({args.first})", file=sys.stderr)
+        return 2
+    scope = RunScope(settings.as_of_date_for_new_run(), args.first, last)
+    return execute("nightly", scope, reload_run_config())
 
 
 if __name__ == "__main__":

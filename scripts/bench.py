@@ -2,6 +2,10 @@
 
 Each phase runs in its own process, into `data/bench_<customers>/`, so the
 figures are those a data engineer would see with `make generate` and `make run`.
+`--increment` measures nightly increments instead: a full build of every day, and
+in a second warehouse the days delivered as nights - all days before the middle
+one, a run, the middle day alone (the increment after half the history), the days
+up to the last one, a run, the last day alone (the increment after all of it).
 Record them in docs/benchmarks.md with the machine and the date.
 """
 
@@ -33,12 +37,63 @@ def measure(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, flo
     return elapsed, usage.ru_maxrss / 1024
 
 
+def deliver(held: Path, landing: Path, days: list[str]) -> None:
+    """Move these delivery days of every source from `held` into the landing directory."""
+    for day in days:
+        for folder in held.glob(f"*/{day}"):
+            target = landing / folder.relative_to(held)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)
+
+
+def increments(args: argparse.Namespace, python: str) -> None:
+    """Full build of every day, then the same days as nights (see the module docstring)."""
+    root = REPO / "data" / f"bench_increment_{args.customers}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    full_env = {**os.environ, **data_root_env(root / "full")}
+    full_env.pop("AS_OF_DATE", None)
+    sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
+    generate = [python, "-m", "orchestration.generator", *sizes]
+    run = [python, "-m", "orchestration.cli", "run"]
+    measure(generate, full_env, root / "generate.log")
+    nightly_env = {**full_env, **data_root_env(root / "nightly")}
+    held = root / "held"
+    shutil.copytree(root / "full" / "landing", held)
+    days = sorted({p.name for p in held.glob("*/*")})
+    middle = len(days) // 2
+    nights = {
+        f"nights 1-{middle} (first run)": days[:middle],
+        f"night {middle + 1} (after {middle} days)": [days[middle]],
+        f"nights {middle + 2}-{len(days) - 1}": days[middle + 1 : -1],
+        f"night {len(days)} (after {len(days) - 1} days)": [days[-1]],
+    }
+    print(f"{'run':40}{'wall s':>10}{'peak MiB':>12}")
+    full_seconds, peak = measure(run, full_env, root / "full.log")
+    print(f"{f'full build, {len(days)} days':40}{full_seconds:>10.1f}{peak:>12.0f}")
+    (root / "nightly" / "landing").mkdir(parents=True)
+    for n, (label, batch) in enumerate(nights.items()):
+        deliver(held, root / "nightly" / "landing", batch)
+        seconds, peak = measure(run, nightly_env, root / f"night_{n}.log")
+        share = f"  ({seconds / full_seconds:.1%} of the full build)" if len(batch) == 1 else ""
+        print(f"{label:40}{seconds:>10.1f}{peak:>12.0f}{share}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--increment", action="store_true", help="measure nightly increments")
     args = parser.parse_args()
+    if args.increment:
+        print(
+            f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; customers: {args.customers:,}, "
+            f"days: {args.days}, seed: {args.seed}"
+        )
+        increments(args, sys.executable)
+        return
 
     root = REPO / "data" / f"bench_{args.customers}"
     shutil.rmtree(root, ignore_errors=True)

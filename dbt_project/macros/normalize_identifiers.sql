@@ -82,5 +82,6 @@
 {% macro lineage_columns() -%}
     cast(_file as varchar) as _file,
     cast(_line as bigint) as _line,
-    cast(_delivery_date as date) as _delivery_date
+    cast(_delivery_date as date) as _delivery_date,
+    cast(_ingested_at as timestamp) as _ingested_at
 {%- endmacro %}

@@ -1,35 +1,38 @@
 """Jobs, the nightly schedule and the landing-file sensor."""
 
 import json
-import os
+from datetime import date
 
 import dagster as dg
 
+from orchestration.defs.resources import SettingsResource
 from orchestration.lib.alerts import ALERTS_LOG, failed_steps, failure_message, send_alert
-from orchestration.lib.landing import landing_fingerprint
-from orchestration.lib.settings import load_settings
+from orchestration.lib.landing import changed_days, day_fingerprints
+from orchestration.lib.run_scope import RunScope
 
 # Steps run one after another in the run's own process: every one of them writes
 # the single-writer DuckDB file, so parallel steps would only wait on each other.
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
-    description="Ingest new landing files, build every dbt model and test, publish the marts.",
+    description="Ingest the window's delivery days, build every dbt model and test, run the "
+    "models, publish the marts.",
     executor_def=dg.in_process_executor,
 )
 
 ingest_job = dg.define_asset_job(
     "ingest",
     selection=dg.AssetSelection.groups("raw"),
-    description="Load landing files into raw; configure delivery_dates/reload to backfill a day.",
+    description="Load landing files of the window's delivery days into raw (a backfill; "
+    "config reload: true loads them again from scratch).",
     executor_def=dg.in_process_executor,
 )
 
-nightly_schedule = dg.ScheduleDefinition(
+# At 02:00 in the reporting time zone, the partition of the day that just ended.
+nightly_schedule = dg.build_schedule_from_partitioned_job(
+    nightly_job,
     name="nightly_at_0200",
-    job=nightly_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone=load_settings().reporting_tz,
+    hour_of_day=2,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
@@ -38,19 +41,27 @@ nightly_schedule = dg.ScheduleDefinition(
     job=nightly_job,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Launches the pipeline when files appear or change in the landing directory.",
+    description="Launches the pipeline for the delivery days whose landing files are new or "
+    "changed (one run over the window from the first to the last such day).",
 )
-def landing_files_sensor(context: dg.SensorEvaluationContext):
+def landing_files_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource):
     # The sensor never opens the warehouse (a reader would block the writer): it
-    # compares a fingerprint of the landing directory with the one it last saw.
-    fingerprint = landing_fingerprint(load_settings().landing_dir)
-    if fingerprint["files"] == 0:
-        return dg.SkipReason("the landing directory holds no files")
-    cursor = json.dumps(fingerprint, sort_keys=True)
-    if cursor == context.cursor:
-        return dg.SkipReason("no new landing files since the last run request")
+    # compares each day's fingerprint with the one it last saw.
+    values = settings.settings
+    now = day_fingerprints(values.landing_dir)
+    if not now:
+        return dg.SkipReason("the landing directory holds no delivery files")
+    days = changed_days(now, json.loads(context.cursor) if context.cursor else {})
+    if not days:
+        return dg.SkipReason("no new or changed landing files since the last run request")
+    cursor = json.dumps(now, sort_keys=True)
     context.update_cursor(cursor)
-    return dg.RunRequest(run_key=cursor)
+    scope = RunScope(
+        as_of_date=values.as_of_date_override or date.fromisoformat(max(now)),
+        window_start=date.fromisoformat(days[0]),
+        window_end=date.fromisoformat(days[-1]),
+    )
+    return dg.RunRequest(run_key=cursor, tags=scope.tags())
 
 
 @dg.run_failure_sensor(
@@ -58,15 +69,14 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     description="Appends every failed run to $DAGSTER_HOME/alerts.log and hands its summary "
     "to ALERT_COMMAND (stdin) when that is set.",
 )
-def alert_on_run_failure(context: dg.RunFailureSensorContext):
+def alert_on_run_failure(context: dg.RunFailureSensorContext, settings: SettingsResource):
+    values = settings.settings
     causes = failed_steps(context.get_step_failure_events())
     message = failure_message(
         context.dagster_run.job_name,
         context.dagster_run.run_id,
         "; ".join(causes[:10]) or context.failure_event.message,
     )
-    problem = send_alert(
-        message, load_settings().dagster_home / ALERTS_LOG, os.environ.get("ALERT_COMMAND")
-    )
+    problem = send_alert(message, values.dagster_home / ALERTS_LOG, values.alert_command)
     if problem:
         context.log.warning(problem)

@@ -1,4 +1,5 @@
-"""Resources shared by every domain: the internal warehouse and the dbt CLI."""
+"""Resources shared by every domain: the settings, the internal warehouse, the dbt CLI,
+and the run's scope (its delivery days and as-of date) as every step sees it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,12 +8,40 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.lib.settings import DuckDBLimits, Settings, load_settings
+from orchestration.lib.run_scope import RunScope, RunScopeError, scope_from_tags
+from orchestration.lib.settings import (
+    DuckDBLimits,
+    Settings,
+    load_settings,
+    settings_environ,
+)
 from orchestration.project import dbt_cli
 
 # Every step that writes the warehouse takes a slot of this pool; the instance
 # limits it to one (DuckDB allows a single writer process).
 WAREHOUSE_POOL = "warehouse"
+
+
+class SettingsResource(dg.ConfigurableResource):
+    """The pipeline's settings, taken from the environment once when the code location
+    loads (shown in the UI as this resource's config); steps read them from here."""
+
+    environ: dict[str, str]
+
+    @classmethod
+    def from_environment(cls) -> "SettingsResource":
+        return cls(environ=settings_environ())
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.environ)
+
+    def scope(self, context) -> RunScope:
+        """The run's delivery days and as-of date, from its tags (see lib/run_scope)."""
+        try:
+            return scope_from_tags(context.run.tags, self.settings.as_of_date_override)
+        except RunScopeError as exc:
+            raise dg.Failure(str(exc)) from exc
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -48,9 +77,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def build_resources() -> dict[str, object]:
-    settings = load_settings()
+    resource = SettingsResource.from_environment()
+    settings = resource.settings
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     return {
+        "settings": resource,
         "warehouse": WarehouseResource.from_settings(settings),
         "dbt": dbt_cli(),
     }

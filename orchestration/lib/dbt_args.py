@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import Settings
 
 
-def dbt_vars(settings: Settings, run_id: str | None = None) -> dict[str, str | int]:
-    """The run's as-of date, time zone and churn horizon, and the Dagster run id that
-    identity logs carry."""
+def dbt_vars(
+    settings: Settings, scope: RunScope, run_id: str | None = None
+) -> dict[str, str | int]:
+    """The run's as-of date and delivery window, the time zone, the churn horizon, and the
+    Dagster run id that identity logs carry."""
     values = {
-        "as_of_date": settings.as_of_date().isoformat(),
+        **scope.dbt_vars(),
         "reporting_tz": settings.reporting_tz,
         "churn_horizon_days": settings.churn_horizon_days,
     }
@@ -20,13 +23,15 @@ def dbt_vars(settings: Settings, run_id: str | None = None) -> dict[str, str | i
     return values
 
 
-def build_dbt_args(settings: Settings, run_id: str | None = None) -> list[str]:
-    """`dbt build` with the run's settings passed as vars. Unit tests check the models' code,
-    not the night's data: they run in CI (tests/integration), not in every nightly run."""
+def build_dbt_args(settings: Settings, scope: RunScope, run_id: str | None = None) -> list[str]:
+    """`dbt build` with the run's settings passed as vars (and `--full-refresh` when the run
+    asks for it). Unit tests check the models' code, not the night's data: they run in CI
+    (tests/integration), not in every nightly run."""
     return [
         "build",
         "--exclude-resource-type",
         "unit_test",
+        *(["--full-refresh"] if scope.full_refresh else []),
         "--vars",
-        json.dumps(dbt_vars(settings, run_id), sort_keys=True),
+        json.dumps(dbt_vars(settings, scope, run_id), sort_keys=True),
     ]

@@ -8,7 +8,7 @@ business and only history says it.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -41,11 +41,11 @@ class OverMergeLimits:
     merges_floor: int = 50
 
     @classmethod
-    def from_env(cls) -> OverMergeLimits:
+    def from_environ(cls, environ: Mapping[str, str]) -> OverMergeLimits:
         """Each limit can be set as IDENTITY_<NAME> (e.g. IDENTITY_MAX_CLUSTER_IDENTIFIERS)."""
         values = {}
         for f in fields(cls):
-            raw = os.environ.get(f"IDENTITY_{f.name.upper()}")
+            raw = environ.get(f"IDENTITY_{f.name.upper()}")
             if raw is not None:
                 try:
                     values[f.name] = type(f.default)(raw)

@@ -170,9 +170,11 @@ def ingest_source(
     ingested_at: datetime | None = None,
     limits: IngestLimits | None = None,
 ) -> IngestResult:
-    """Load every file of `source` not yet in `raw._files` (only those of `delivery_dates`
-    when given). `reload=True` first forgets those dates' files (raw rows, `_files`,
-    `_rejects`) so they load again: re-running a date gives the same tables."""
+    """Load every file of `source` not yet in `raw._files`, and again every file whose size
+    differs from the one recorded (a corrected file delivered under the same name), only
+    those of `delivery_dates` when given. `reload=True` first forgets those dates' files
+    (raw rows, `_files`, `_rejects`) so they load again: re-running a date gives the
+    same tables."""
     ensure_raw_schema(con)
     limits = limits or IngestLimits()
     now = ingested_at or datetime.now(UTC).replace(tzinfo=None)
@@ -181,12 +183,18 @@ def ingest_source(
     result = IngestResult(source.name, files_seen=len(entries))
 
     known = con.execute(
-        "select file, sha256, status, delivery_date from raw._files where source = ?",
+        "select file, sha256, status, delivery_date, size_bytes from raw._files where source = ?",
         [source.name],
     ).fetchall()
-    forget = {f for f, _, _, d in known if reload and (dates is None or d in dates)}
+    forget = {f for f, _, _, d, _ in known if reload and (dates is None or d in dates)}
+    recorded_size = {f: size for f, *_, size in known if size is not None}
+    forget |= {
+        e.rel
+        for e in entries
+        if e.not_read is None and recorded_size.get(e.rel, e.size_bytes) != e.size_bytes
+    }
     skip = {f for f, *_ in known} - forget
-    first_by_hash = {h: f for f, h, s, _ in known if h and s != "duplicate" and f not in forget}
+    first_by_hash = {h: f for f, h, s, *_ in known if h and s != "duplicate" and f not in forget}
 
     stage = _Stage(con, source, limits)
     try:

@@ -18,7 +18,7 @@ no expectation).
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -87,14 +87,14 @@ class ReconciliationLimits:
         return self.freshness_max_age_days_by_source.get(source, self.freshness_max_age_days)
 
     @classmethod
-    def from_env(cls) -> ReconciliationLimits:
+    def from_environ(cls, environ: Mapping[str, str]) -> ReconciliationLimits:
         """Each limit as RECON_<NAME>: a number, a comma-separated list of sources for
         volume_skip_sources, `source=days|off` pairs (over the code defaults) for
         freshness_max_age_days_by_source."""
         values: dict = {}
         for f in fields(cls):
             var = f"RECON_{f.name.upper()}"
-            raw = os.environ.get(var)
+            raw = environ.get(var)
             if raw is None:
                 continue
             if f.name == "volume_skip_sources":

@@ -1,4 +1,6 @@
-"""Settings from environment variables, with the defaults the README documents.
+"""Settings from environment variables, with the defaults the README documents: one typed
+object, read once where a run is created (the CLI, the code location) and handed to the
+assets as a Dagster resource, never read from the environment inside a step.
 
 Paths are resolved to absolute ones so that dbt (run from `dbt_project/`) and
 Dagster (run from anywhere) agree on the same files.
@@ -9,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from orchestration.lib.contract import SOURCES_BY_NAME
+from orchestration.lib.identity_stats import OverMergeLimits
 from orchestration.lib.ingest_sql import lit
+from orchestration.lib.reconciliation import ReconciliationLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -31,8 +36,40 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def _path(var: str, default: str) -> Path:
-    value = os.environ.get(var) or default
+# The environment variables the settings are read from (names, or prefixes ending in _).
+SETTING_VARS = (
+    "LANDING_DIR",
+    "WAREHOUSE_DIR",
+    "PUBLISH_DIR",
+    "GROUND_TRUTH_DIR",
+    "DAGSTER_HOME",
+    "AS_OF_DATE",
+    "PARTITIONS_START_DATE",
+    "REPORTING_TZ",
+    "CLV_MODEL",
+    "CLV_ANNUAL_DISCOUNT_RATE",
+    "CHURN_HORIZON_DAYS",
+    "INGEST_",
+    "DUCKDB_",
+    "QUARANTINE_",
+    "IDENTITY_",
+    "RECON_",
+    "ALERT_COMMAND",
+)
+
+
+def settings_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The part of an environment that holds settings (what `load_settings` reads)."""
+    environ = os.environ if environ is None else environ
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if any(name == v or (v.endswith("_") and name.startswith(v)) for v in SETTING_VARS)
+    }
+
+
+def _path(env: Mapping[str, str], var: str, default: str) -> Path:
+    value = env.get(var) or default
     path = Path(value)
     return (path if path.is_absolute() else REPO_ROOT / path).resolve()
 
@@ -86,6 +123,8 @@ class Settings:
     as_of_date_override: date | None
     reporting_tz: str
     duckdb: DuckDBLimits
+    # The first day of the delivery-date partitions (else the first delivery found).
+    partitions_start_date: date | None = None
     # False when LANDING_DIR is not set: only then may `cli run` fill it with demo data.
     landing_dir_chosen: bool = True
     clv_model: str = "bgnbd"
@@ -94,6 +133,10 @@ class Settings:
     ingest: IngestLimits = field(default_factory=IngestLimits)
     quarantine_rule: str = "tonight"
     quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
+    identity: OverMergeLimits = field(default_factory=OverMergeLimits)
+    reconciliation: ReconciliationLimits = field(default_factory=ReconciliationLimits)
+    # A command handed each failure alert on stdin (ALERT_COMMAND), or None.
+    alert_command: str | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -132,8 +175,9 @@ class Settings:
             )
         return None
 
-    def as_of_date(self) -> date:
-        """AS_OF_DATE, or the latest delivery date found in the landing directory."""
+    def as_of_date_for_new_run(self) -> date:
+        """AS_OF_DATE, or the latest delivery date found in the landing directory. Only what
+        creates a run (the CLI, the sensor) calls this; the run then carries the date."""
         if self.as_of_date_override:
             return self.as_of_date_override
         dates = self.delivery_dates()
@@ -145,13 +189,9 @@ class Settings:
         return dates[-1]
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables that profiles.yml and dbt_project.yml read."""
-        return {
-            "WAREHOUSE_DIR": str(self.warehouse_dir),
-            "AS_OF_DATE": self.as_of_date().isoformat(),
-            "REPORTING_TZ": self.reporting_tz,
-            **self.duckdb.env(),
-        }
+        """What profiles.yml reads: where the warehouse is and the DuckDB limits. The run's
+        dates reach dbt as --vars only."""
+        return {"WAREHOUSE_DIR": str(self.warehouse_dir), **self.duckdb.env()}
 
 
 def data_root_env(root: Path) -> dict[str, str]:
@@ -168,8 +208,8 @@ def data_root_env(root: Path) -> dict[str, str]:
 CLV_MODELS = ("bgnbd", "pareto_nbd")
 
 
-def _number(var: str, default: str, kind: type, low: float, high: float):
-    value = os.environ.get(var) or default
+def _number(env: Mapping[str, str], var: str, default: str, kind: type, low: float, high: float):
+    value = env.get(var) or default
     try:
         number = kind(value)
     except ValueError as exc:
@@ -189,14 +229,14 @@ def parse_bytes(var: str, value: str) -> int:
     return size
 
 
-def _bytes(var: str, default: int) -> int:
-    value = os.environ.get(var)
+def _bytes(env: Mapping[str, str], var: str, default: int) -> int:
+    value = env.get(var)
     return parse_bytes(var, value) if value else default
 
 
-def _memory_limit() -> str:
+def _memory_limit(env: Mapping[str, str]) -> str:
     """DUCKDB_MEMORY_LIMIT as DuckDB takes it: a share of RAM (`50%`) or a size (`8GiB`)."""
-    value = os.environ.get("DUCKDB_MEMORY_LIMIT") or "50%"
+    value = env.get("DUCKDB_MEMORY_LIMIT") or "50%"
     share = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", value)
     if share and 0 < float(share[1]) < 100:
         return f"{share[1]}%"
@@ -205,14 +245,14 @@ def _memory_limit() -> str:
     return f"{parse_bytes('DUCKDB_MEMORY_LIMIT', value)}B"
 
 
-def _quarantine_rules() -> tuple[str, dict[str, str]]:
-    default = os.environ.get("QUARANTINE_BLOCKS") or "tonight"
+def _quarantine_rules(env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    default = env.get("QUARANTINE_BLOCKS") or "tonight"
     if default not in QUARANTINE_RULES:
         raise ValueError(
             f"QUARANTINE_BLOCKS={default!r} is not one of {', '.join(QUARANTINE_RULES)}"
         )
     by_source = {}
-    for item in (os.environ.get("QUARANTINE_BLOCKS_BY_SOURCE") or "").split(","):
+    for item in (env.get("QUARANTINE_BLOCKS_BY_SOURCE") or "").split(","):
         if not item.strip():
             continue
         name, sep, rule = (x.strip() for x in item.partition("="))
@@ -225,38 +265,47 @@ def _quarantine_rules() -> tuple[str, dict[str, str]]:
     return default, by_source
 
 
-def load_settings() -> Settings:
-    as_of = os.environ.get("AS_OF_DATE")
+def _date(env: Mapping[str, str], var: str) -> date | None:
+    value = env.get(var)
     try:
-        as_of_date = date.fromisoformat(as_of) if as_of else None
+        return date.fromisoformat(value) if value else None
     except ValueError as exc:
-        raise ValueError(f"AS_OF_DATE={as_of!r} is not a YYYY-MM-DD date") from exc
-    clv_model = os.environ.get("CLV_MODEL") or "bgnbd"
+        raise ValueError(f"{var}={value!r} is not a YYYY-MM-DD date") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from `environ` (default: this process's environment)."""
+    env = settings_environ(environ)
+    clv_model = env.get("CLV_MODEL") or "bgnbd"
     if clv_model not in CLV_MODELS:
         raise ValueError(f"CLV_MODEL={clv_model!r} is not one of {', '.join(CLV_MODELS)}")
-    warehouse_dir = _path("WAREHOUSE_DIR", "data/warehouse")
-    quarantine_rule, quarantine_rule_by_source = _quarantine_rules()
+    warehouse_dir = _path(env, "WAREHOUSE_DIR", "data/warehouse")
+    quarantine_rule, quarantine_rule_by_source = _quarantine_rules(env)
     return Settings(
-        landing_dir=_path("LANDING_DIR", DEFAULT_LANDING_DIR),
-        landing_dir_chosen=bool(os.environ.get("LANDING_DIR")),
+        landing_dir=_path(env, "LANDING_DIR", DEFAULT_LANDING_DIR),
+        landing_dir_chosen=bool(env.get("LANDING_DIR")),
         warehouse_dir=warehouse_dir,
-        publish_dir=_path("PUBLISH_DIR", "data/publish"),
-        ground_truth_dir=_path("GROUND_TRUTH_DIR", "data/ground_truth"),
-        dagster_home=_path("DAGSTER_HOME", "data/dagster"),
-        as_of_date_override=as_of_date,
-        reporting_tz=os.environ.get("REPORTING_TZ") or "UTC",
+        publish_dir=_path(env, "PUBLISH_DIR", "data/publish"),
+        ground_truth_dir=_path(env, "GROUND_TRUTH_DIR", "data/ground_truth"),
+        dagster_home=_path(env, "DAGSTER_HOME", "data/dagster"),
+        as_of_date_override=_date(env, "AS_OF_DATE"),
+        partitions_start_date=_date(env, "PARTITIONS_START_DATE"),
+        reporting_tz=env.get("REPORTING_TZ") or "UTC",
         clv_model=clv_model,
-        clv_annual_discount_rate=_number("CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
-        churn_horizon_days=_number("CHURN_HORIZON_DAYS", "90", int, 7, 365),
+        clv_annual_discount_rate=_number(env, "CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
+        churn_horizon_days=_number(env, "CHURN_HORIZON_DAYS", "90", int, 7, 365),
         ingest=IngestLimits(
-            max_file_bytes=_bytes("INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
-            max_line_bytes=_bytes("INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),
+            max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
+            max_line_bytes=_bytes(env, "INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),
         ),
         duckdb=DuckDBLimits(
-            memory_limit=_memory_limit(),
-            threads=_number("DUCKDB_THREADS", str(os.cpu_count() or 1), int, 1, 1024),
-            temp_directory=_path("DUCKDB_TEMP_DIRECTORY", str(warehouse_dir / "duckdb_tmp")),
+            memory_limit=_memory_limit(env),
+            threads=_number(env, "DUCKDB_THREADS", str(os.cpu_count() or 1), int, 1, 1024),
+            temp_directory=_path(env, "DUCKDB_TEMP_DIRECTORY", str(warehouse_dir / "duckdb_tmp")),
         ),
         quarantine_rule=quarantine_rule,
         quarantine_rule_by_source=quarantine_rule_by_source,
+        identity=OverMergeLimits.from_environ(env),
+        reconciliation=ReconciliationLimits.from_environ(env),
+        alert_command=env.get("ALERT_COMMAND") or None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -59,12 +60,37 @@ def table_checksums(path: Path, schema: str = "main") -> dict[str, str]:
 
 # The clean run the e2e and reliability tests share (tests/conftest.py `clean_run`).
 GENERATOR_ARGS = ("--customers=400", "--days=60", "--seed=11")
+# Planted into its landing set by `plant_scenarios`.
+FORGET_FILE = "crm_forget_request.csv"
+RESENT_SUFFIX = "_resent"
+
+
+def plant_scenarios(landing: Path) -> str:
+    """Add to a generated landing set, in its last delivery day, what nightly increments
+    must also get right: a customer of the first day asking to be forgotten (a later CRM
+    version with is_deleted) and a file of the first day delivered again under another
+    name. Returns the forgotten customer_ref."""
+    days = sorted(p.name for p in landing.glob("crm_customers/*"))
+    with next((landing / "crm_customers" / days[0]).glob("*.csv")).open(newline="") as f:
+        reader = csv.DictReader(f)
+        profile = next(reader)
+        header = reader.fieldnames
+    profile |= {"is_deleted": "true", "updated_at": f"{days[-1]}T12:00:00"}
+    with (landing / "crm_customers" / days[-1] / FORGET_FILE).open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerow(profile)
+    first_orders = next((landing / "web_orders" / days[0]).iterdir())
+    resent = first_orders.name.replace(".", f"{RESENT_SUFFIX}.", 1)
+    shutil.copy2(first_orders, landing / "web_orders" / days[-1] / resent)
+    return profile["customer_ref"]
 
 
 @dataclass(frozen=True)
 class CleanRun:
     root: Path
     checksums: dict[str, str]  # table -> content hash of the published marts file
+    forgotten_customer_ref: str  # the planted right-to-be-forgotten request
 
     @property
     def published(self) -> Path:

@@ -20,7 +20,7 @@ import pytest
 
 from orchestration.lib.ingest import ensure_raw_schema
 from orchestration.lib.publish import publish_marts
-from tests.integration.test_dbt_build import _arrow, _dbt, _row
+from tests.integration.test_dbt_build import _dbt, _row, insert_raw
 
 ANN = {
     "customer_ref": "C1",
@@ -226,14 +226,6 @@ SECOND_NIGHT = {
 REVENUE_USD = Decimal("225.00")  # 100 (O1) + 60 (O2) + 25 (O3) + 40 (T1)
 
 
-def _insert(db_path, batches: dict[str, list[dict]]) -> None:
-    with duckdb.connect(str(db_path)) as con:
-        for table, rows in batches.items():
-            con.register("batch", _arrow(rows))
-            con.execute(f"insert into raw.{table} by name select * from batch")
-            con.unregister("batch")
-
-
 def _snapshot(db_path) -> dict:
     """What the tests compare across the two nights."""
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -258,10 +250,10 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict:
         env.setenv("REPORTING_TZ", "UTC")
         with duckdb.connect(str(db_path)) as con:
             ensure_raw_schema(con)
-        _insert(db_path, FIRST_NIGHT)
+        insert_raw(db_path, FIRST_NIGHT)
         _dbt("build", "--exclude", "test_type:unit", target=root / "target")
         first = _snapshot(db_path)
-        _insert(db_path, SECOND_NIGHT)
+        insert_raw(db_path, SECOND_NIGHT)
         _dbt("build", "--exclude", "test_type:unit", target=root / "target")
     return {"db": db_path, "root": root, "first": first, "second": _snapshot(db_path)}
 

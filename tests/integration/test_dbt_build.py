@@ -12,7 +12,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,6 +232,21 @@ def _arrow(rows: list[dict]) -> pa.Table:
     return pa.table({name: pa.array([row.get(name) for row in rows]) for name in names})
 
 
+def insert_raw(db_path: Path, batches: dict[str, list[dict]]) -> None:
+    """Rows into raw tables, stamped with the time of this load as ingestion does (the
+    incremental staging models read the rows loaded after the newest one they hold)."""
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    with duckdb.connect(str(db_path)) as con:
+        for table, rows in batches.items():
+            con.register("batch", _arrow(rows))
+            con.execute(
+                f"insert into raw.{table} by name "
+                "select * replace (?::timestamp as _ingested_at) from batch",
+                [loaded_at],
+            )
+            con.unregister("batch")
+
+
 def _dbt(*args: str, target: Path) -> None:
     """Run dbt in its own process, as Dagster does: dbt-duckdb keeps its DuckDB
     instance open in the calling process, which would lock the file for the checks."""
@@ -262,17 +277,16 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
         env.setenv("REPORTING_TZ", "UTC")
         with duckdb.connect(str(db_path)) as con:
             ensure_raw_schema(con)
+        # Unit tests of an incremental model's increment (`input: this`) read the
+        # staging model's columns from the warehouse: create those tables, empty, first.
+        _dbt("run", "--empty", "--select", "path:models/staging", target=root / "target")
         _dbt("build", target=root / "target")
         with duckdb.connect(str(db_path), read_only=True) as con:
             empty_counts = {
                 table: con.execute(f"select count(*) from {table}").fetchone()[0]
                 for table in ("marts.fct_orders", "marts.fct_touchpoints")
             }
-        with duckdb.connect(str(db_path)) as con:
-            for table, rows in RAW_ROWS.items():
-                con.register("batch", _arrow(rows))
-                con.execute(f"insert into raw.{table} by name select * from batch")
-                con.unregister("batch")
+        insert_raw(db_path, RAW_ROWS)
         _dbt("build", "--exclude", "test_type:unit", target=root / "target")
     return {"db": db_path, "target": root / "target", "empty_counts": empty_counts}
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.ingest import ensure_raw_schema
-from tests.integration.test_dbt_build import _arrow, _dbt, _row
+from tests.integration.test_dbt_build import _dbt, _row, insert_raw
 
 CHAIN_LINKS = 2_500  # crm refs; with their emails the chain has 5,000 identifiers
 SELECT = [
@@ -192,14 +192,6 @@ BRIDGE_NIGHT = {
 ID_A, ID_B = customer_id("crm:CA"), customer_id("crm:CB")
 
 
-def _insert(db, night: dict) -> None:
-    with duckdb.connect(str(db)) as con:
-        for table, rows in night.items():
-            con.register("batch", _arrow(rows))
-            con.execute(f"insert into raw.{table} by name select * from batch")
-            con.unregister("batch")
-
-
 def _snapshot(db) -> dict:
     with duckdb.connect(str(db), read_only=True) as con:
         records = dict(
@@ -237,7 +229,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
         env.setenv("REPORTING_TZ", "UTC")
         with duckdb.connect(str(db)) as con:
             ensure_raw_schema(con)
-        _insert(db, FIRST_NIGHT)
+        insert_raw(db, FIRST_NIGHT)
         for as_of, night, extra in (
             ("2024-01-03", None, []),
             ("2024-01-04", None, []),
@@ -246,7 +238,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
         ):
             env.setenv("AS_OF_DATE", as_of)
             if night:
-                _insert(db, night)
+                insert_raw(db, night)
             _dbt("build", *SELECT, *extra, target=root / "target")
             snapshots.append(_snapshot(db))
     return snapshots

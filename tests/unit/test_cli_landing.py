@@ -8,11 +8,15 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import date
 
+import duckdb
 import pytest
 
-from orchestration.cli import LandingRefused, plan_landing
+from orchestration.cli import LandingRefused, nightly_scope, plan_landing
 from orchestration.lib.alerts import root_cause
+from orchestration.lib.ingest import ensure_raw_schema
+from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import data_root_env, load_settings
 
 
@@ -84,14 +88,19 @@ def test_scheduled_ingestion_fails_on_a_missing_landing_directory_before_any_wri
     import dagster as dg
 
     from orchestration.defs.ingestion.assets import ingestion_assets
-    from orchestration.defs.resources import WarehouseResource
+    from orchestration.defs.partitions import DELIVERY_DAYS
+    from orchestration.defs.resources import SettingsResource, WarehouseResource
 
     env.setenv("LANDING_DIR", str(tmp_path / "unmounted"))
     env.setenv("AS_OF_DATE", "2026-06-30")
     warehouse = tmp_path / "warehouse" / "warehouse.duckdb"
     result = dg.materialize(
         ingestion_assets[:2],
-        resources={"warehouse": WarehouseResource.from_settings(load_settings(), warehouse)},
+        resources={
+            "settings": SettingsResource.from_environment(),
+            "warehouse": WarehouseResource.from_settings(load_settings(), warehouse),
+        },
+        partition_key=DELIVERY_DAYS.get_last_partition_key(),
         raise_on_error=False,
     )
     failures = result.get_step_failure_events()
@@ -101,3 +110,38 @@ def test_scheduled_ingestion_fails_on_a_missing_landing_directory_before_any_wri
         "(LANDING_DIR)"
     }
     assert not warehouse.exists()
+
+
+def test_run_takes_the_days_holding_new_files_as_of_the_latest_day_that_is_over(env, tmp_path):
+    landing = tmp_path / "landing"
+    for day in ("2026-06-01", "2026-06-02", "2026-06-03", "2026-06-05"):
+        (landing / "web_orders" / day).mkdir(parents=True)
+        (landing / "web_orders" / day / "o.csv").write_text("order_id\n")
+    settings = load_settings()
+    settings.warehouse_dir.mkdir()
+
+    def loaded(*days: str) -> None:
+        """Record the days' files in raw._files, as ingestion does."""
+        with duckdb.connect(str(settings.warehouse_path)) as con:
+            ensure_raw_schema(con)
+            for day in days:
+                con.execute(
+                    "insert into raw._files (source, file, size_bytes) values ('web_orders', ?, 9)",
+                    [f"web_orders/{day}/o.csv"],
+                )
+
+    # Nothing loaded yet: every day that is over; 06-05 is not over on 06-04.
+    assert nightly_scope(settings, date(2026, 6, 4)) == RunScope(
+        date(2026, 6, 3), date(2026, 6, 1), date(2026, 6, 3)
+    )
+    loaded("2026-06-01", "2026-06-03")
+    assert nightly_scope(settings, date(2026, 6, 5)) == RunScope(
+        date(2026, 6, 5), date(2026, 6, 2), date(2026, 6, 5)
+    )
+    loaded("2026-06-02", "2026-06-05")
+    # Nothing new: the latest day again (it loads nothing and rebuilds).
+    assert nightly_scope(settings, date(2026, 6, 5)) == RunScope(
+        date(2026, 6, 5), date(2026, 6, 5), date(2026, 6, 5)
+    )
+    with pytest.raises(LandingRefused, match="not over yet"):
+        nightly_scope(settings, date(2026, 5, 31))

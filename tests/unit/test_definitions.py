@@ -1,11 +1,14 @@
 """The whole Definitions object loads, with every asset, check, job and trigger."""
 
-import json
+from datetime import date, timedelta
 
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.defs.partitions import DELIVERY_DAYS
+from orchestration.defs.resources import SettingsResource
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.run_scope import RunScope, scope_from_tags
 
 
 def asset_keys() -> set[str]:
@@ -70,24 +73,55 @@ def test_jobs_schedule_and_sensor():
     assert defs.resolve_sensor_def("landing_files_sensor").job_name == "nightly"
 
 
-def test_sensor_fires_once_per_change_of_the_landing_directory(tmp_path, monkeypatch):
+def test_sensor_requests_the_days_whose_files_are_new_or_changed(tmp_path, monkeypatch):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    monkeypatch.delenv("AS_OF_DATE", raising=False)
     sensor = defs.resolve_sensor_def("landing_files_sensor")
+
+    def tick(cursor=None):
+        resources = {"settings": SettingsResource.from_environment()}
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        return sensor(context), context.cursor
+
+    def write(day: str, name: str, text: str = "order_id\n") -> None:
+        (tmp_path / "web_orders" / day).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "web_orders" / day / name).write_text(text)
+
     with dg.instance_for_test() as instance:
-        empty = sensor(dg.build_sensor_context(instance=instance))
+        empty, _ = tick()
         assert isinstance(empty, dg.SkipReason)
 
-        day = tmp_path / "web_orders" / "2026-03-01"
-        day.mkdir(parents=True)
-        (day / "orders.csv").write_text("order_id\n")
-        first = sensor(dg.build_sensor_context(instance=instance))
-        assert isinstance(first, dg.RunRequest)
-        cursor = json.dumps(json.loads(first.run_key), sort_keys=True)
-        assert json.loads(cursor)["files"] == 1
-
-        again = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+        write("2026-03-01", "orders.csv")
+        first, cursor = tick()
+        assert scope_from_tags(first.tags) == RunScope(date(2026, 3, 1), *[date(2026, 3, 1)] * 2)
+        again, _ = tick(cursor)
         assert isinstance(again, dg.SkipReason)
 
-        (day / "orders2.csv").write_text("order_id\n")
-        second = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
-        assert isinstance(second, dg.RunRequest)
+        write("2026-03-03", "orders.csv")
+        write("2026-03-01", "orders.csv", "order_id\n1\n")  # corrected, same name
+        second, cursor = tick(cursor)
+        assert scope_from_tags(second.tags) == RunScope(
+            date(2026, 3, 3), date(2026, 3, 1), date(2026, 3, 3)
+        )
+        write("2026-03-02", "late.csv")
+        third, _ = tick(cursor)
+        assert scope_from_tags(third.tags) == RunScope(
+            date(2026, 3, 3), date(2026, 3, 2), date(2026, 3, 2)
+        )
+
+
+def test_ingestion_and_the_nightly_job_are_partitioned_by_delivery_day():
+    graph = defs.resolve_asset_graph()
+    for source in SOURCES:
+        partitions = graph.get(dg.AssetKey(["raw", source.name])).partitions_def
+        assert partitions == DELIVERY_DAYS
+    assert defs.resolve_job_def("nightly").partitions_def == DELIVERY_DAYS
+    # The schedule runs the day that just ended, not the day that is starting.
+    day = DELIVERY_DAYS.start + timedelta(days=3)
+    schedule = defs.resolve_schedule_def("nightly_at_0200")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=day.replace(hour=2)
+        )
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == (day - timedelta(days=1)).date().isoformat()

@@ -16,7 +16,7 @@ from orchestration.defs.quality.identity import (
     identity_checks,
     identity_resolution_runs,
 )
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.identity_stats import STATS_DDL
 from orchestration.lib.settings import load_settings
 
@@ -56,13 +56,17 @@ def night(tmp_path, customers: dict[str, int], merges: int, trailing_share: floa
     defs = dg.Definitions(
         assets=[identity_resolution_runs, published],
         asset_checks=identity_checks,
-        resources={"warehouse": WarehouseResource.from_settings(load_settings(), db)},
+        resources={
+            "settings": SettingsResource.from_environment(),
+            "warehouse": WarehouseResource.from_settings(load_settings(), db),
+        },
     )
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        run_id=run_id, raise_on_error=False, instance=dg.DagsterInstance.ephemeral()
-    )
-    passed = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            run_id=run_id, raise_on_error=False, instance=instance
+        )
+        passed = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        built = {e.asset_key for e in result.get_asset_materialization_events()}
     return passed, dg.AssetKey("published") in built
 
 

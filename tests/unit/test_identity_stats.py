@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 import duckdb
@@ -79,8 +80,8 @@ def test_recording_a_run_twice_keeps_one_row():
 def test_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("IDENTITY_MAX_CLUSTER_IDENTIFIERS", "80")
     monkeypatch.setenv("IDENTITY_MERGES_FACTOR", "2.5")
-    limits = OverMergeLimits.from_env()
+    limits = OverMergeLimits.from_environ(os.environ)
     assert (limits.max_cluster_identifiers, limits.merges_factor) == (80, 2.5)
     monkeypatch.setenv("IDENTITY_MERGES_FLOOR", "many")
     with pytest.raises(ValueError, match="IDENTITY_MERGES_FLOOR='many' is not a number"):
-        OverMergeLimits.from_env()
+        OverMergeLimits.from_environ(os.environ)

@@ -7,6 +7,7 @@ from datetime import date
 
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
+from orchestration.lib.landing import days_to_load
 from tests.ingest_fixtures import rows, valid_csv, write
 
 ORDERS = SOURCES_BY_NAME["web_orders"]
@@ -84,3 +85,40 @@ def test_only_requested_delivery_dates_are_loaded(con, tmp_path):
     result = ingest_source(con, ORDERS, landing, batch_id="b1", delivery_dates=[date(2024, 1, 1)])
     assert (result.files_seen, result.rows_loaded) == (1, 3)
     assert rows(con, "select distinct _delivery_date from raw.web_orders") == [(date(2024, 1, 1),)]
+
+
+def test_a_file_resent_under_its_name_with_other_content_replaces_its_rows(con, tmp_path):
+    """Against the contract (files are immutable), but it happens: a larger or smaller
+    file under a name already loaded replaces that file's rows when its day runs again."""
+    landing = tmp_path / "landing"
+    deliver(landing)
+    ingest_source(con, ORDERS, landing, batch_id="b1")
+    write(landing, "web_orders/2024-01-01/orders.csv", valid_csv(ORDERS, range(10, 14)))
+    again = ingest_source(con, ORDERS, landing, batch_id="b2", delivery_dates=[date(2024, 1, 1)])
+    assert (again.files_loaded, again.rows_loaded) == (1, 4)
+    assert rows(
+        con,
+        "select count(*), min(_batch_id) from raw.web_orders"
+        " where _file = 'web_orders/2024-01-01/orders.csv'",
+    ) == [(4, "b2")]
+    # raw._files records the new version once; the re-sent copy of the old one is now new bytes
+    assert rows(
+        con, "select count(*) from raw._files where file = 'web_orders/2024-01-01/orders.csv'"
+    ) == [(1,)]
+
+
+def test_days_to_load_are_those_with_files_not_recorded_or_resized(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing)
+    write(landing, "web_sessions/2024-01-03/s.csv", "session_id\n")
+    recorded = {
+        "web_orders/2024-01-01/orders.csv": len(valid_csv(ORDERS, range(3))),
+        "web_orders/2024-01-02/orders.csv": 1,  # recorded smaller: it changed
+        "web_orders/2024-01-02/resent.csv": len(valid_csv(ORDERS, range(3))),
+    }
+    assert days_to_load(landing, recorded) == [date(2024, 1, 2), date(2024, 1, 3)]
+    recorded["web_orders/2024-01-02/orders.csv"] = (
+        (landing / "web_orders/2024-01-02/orders.csv").stat().st_size
+    )
+    recorded["web_sessions/2024-01-03/s.csv"] = None  # recorded without a size (not read)
+    assert days_to_load(landing, recorded) == []

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from orchestration.defs.ingestion.assets import ingestion_checks
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
 from orchestration.lib.settings import load_settings
@@ -37,11 +37,26 @@ def warehouse(tmp_path, con, monkeypatch):
     return tmp_path / "w.duckdb"
 
 
-def evaluate(warehouse, source: str) -> dg.AssetCheckResult:
+def evaluate(warehouse, source: str) -> dg.AssetCheckEvaluation:
+    """The check run as a step of a real run (it reads the as-of date from the run)."""
     key = dg.AssetCheckKey(dg.AssetKey(["raw", source]), "delivery_complete")
     check = next(c for c in ingestion_checks if key in c.check_keys)
     assert next(iter(check.check_specs)).blocking
-    return check(warehouse=WarehouseResource.from_settings(load_settings(), warehouse))
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(key.asset_key)],
+        asset_checks=[check],
+        jobs=[dg.define_asset_job("check", selection=dg.AssetSelection.checks(check))],
+        resources={
+            "settings": SettingsResource.from_environment(),
+            "warehouse": WarehouseResource.from_settings(load_settings(), warehouse),
+        },
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("check").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation
 
 
 def test_by_default_only_tonights_delivery_blocks(warehouse):

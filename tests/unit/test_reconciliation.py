@@ -3,6 +3,7 @@
 Expected figures are worked out by hand in the comments, not taken from the code.
 """
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from orchestration.defs.ingestion.assets import ingestion_checks
 from orchestration.defs.quality.reconciliation import reconciliation_checks
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 from orchestration.lib.ingest import ensure_raw_schema, ingest_source
 from orchestration.lib.reconciliation import (
@@ -337,7 +338,9 @@ def test_a_stale_source_is_named(db, monkeypatch):
     ]
     assert freshness(db, as_of, source="experiment_assignments").passed
     monkeypatch.setenv("RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "pos_transactions=3")
-    assert freshness(db, as_of, ReconciliationLimits.from_env(), "pos_transactions").passed
+    assert freshness(
+        db, as_of, ReconciliationLimits.from_environ(os.environ), "pos_transactions"
+    ).passed
 
 
 def test_limits_from_env(monkeypatch):
@@ -346,7 +349,7 @@ def test_limits_from_env(monkeypatch):
     monkeypatch.setenv(
         "RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "web_orders=off, pos_transactions=2"
     )
-    limits = ReconciliationLimits.from_env()
+    limits = ReconciliationLimits.from_environ(os.environ)
     assert limits.volume_low_ratio == 0.25
     assert limits.volume_skip_sources == ("campaign_events",)
     assert limits.max_age_days("web_orders") is None
@@ -354,7 +357,7 @@ def test_limits_from_env(monkeypatch):
     assert limits.max_age_days("campaign_events") == 14  # the code default stays
     monkeypatch.setenv("RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "web_order=2")
     with pytest.raises(ValueError, match=r"'web_order=2' is not <source>=<days\|off>"):
-        ReconciliationLimits.from_env()
+        ReconciliationLimits.from_environ(os.environ)
 
 
 # --- Dagster wiring ---------------------------------------------------------------------
@@ -383,7 +386,9 @@ def test_check_reports_failure_with_its_message(ingested, tmp_path):
         in c.check_keys
     )
     result = check(
-        warehouse=WarehouseResource.from_settings(load_settings(), tmp_path / "warehouse.duckdb")
+        dg.build_asset_check_context(),
+        settings=SettingsResource.from_environment(),
+        warehouse=WarehouseResource.from_settings(load_settings(), tmp_path / "warehouse.duckdb"),
     )
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR

@@ -6,31 +6,20 @@ from datetime import date
 import pytest
 
 from orchestration.lib.dbt_args import build_dbt_args
-from orchestration.lib.settings import REPO_ROOT, DuckDBLimits, IngestLimits, load_settings
+from orchestration.lib.run_scope import RunScope
+from orchestration.lib.settings import (
+    REPO_ROOT,
+    DuckDBLimits,
+    IngestLimits,
+    load_settings,
+    settings_environ,
+)
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for var in (
-        "LANDING_DIR",
-        "WAREHOUSE_DIR",
-        "PUBLISH_DIR",
-        "GROUND_TRUTH_DIR",
-        "DAGSTER_HOME",
-        "AS_OF_DATE",
-        "REPORTING_TZ",
-        "CLV_MODEL",
-        "CLV_ANNUAL_DISCOUNT_RATE",
-        "CHURN_HORIZON_DAYS",
-        "INGEST_MAX_FILE_BYTES",
-        "INGEST_MAX_LINE_BYTES",
-        "DUCKDB_MEMORY_LIMIT",
-        "DUCKDB_THREADS",
-        "DUCKDB_TEMP_DIRECTORY",
-        "QUARANTINE_BLOCKS",
-        "QUARANTINE_BLOCKS_BY_SOURCE",
-    ):
-        monkeypatch.delenv(var, raising=False)
+    for var in settings_environ():
+        monkeypatch.delenv(var)
     return monkeypatch
 
 
@@ -48,15 +37,15 @@ def test_as_of_date_defaults_to_latest_delivery_folder(clean_env, tmp_path):
         (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "web_orders" / "not-a-date").mkdir()
     clean_env.setenv("LANDING_DIR", str(tmp_path))
-    assert load_settings().as_of_date() == date(2026, 3, 3)
+    assert load_settings().as_of_date_for_new_run() == date(2026, 3, 3)
     clean_env.setenv("AS_OF_DATE", "2026-03-02")
-    assert load_settings().as_of_date() == date(2026, 3, 2)
+    assert load_settings().as_of_date_for_new_run() == date(2026, 3, 2)
 
 
 def test_as_of_date_errors_say_what_is_wrong(clean_env, tmp_path):
     clean_env.setenv("LANDING_DIR", str(tmp_path / "empty"))
     with pytest.raises(ValueError, match="holds no delivery folders"):
-        load_settings().as_of_date()
+        load_settings().as_of_date_for_new_run()
     clean_env.setenv("AS_OF_DATE", "03/02/2026")
     with pytest.raises(ValueError, match="AS_OF_DATE='03/02/2026' is not a YYYY-MM-DD date"):
         load_settings()
@@ -67,21 +56,35 @@ def test_relative_paths_resolve_against_the_repo(clean_env):
     assert load_settings().warehouse_dir == REPO_ROOT / "somewhere" / "wh"
 
 
-def test_dbt_args_carry_as_of_date_time_zone_and_horizon(clean_env):
-    clean_env.setenv("AS_OF_DATE", "2026-06-30")
+def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
     clean_env.setenv("REPORTING_TZ", "Europe/Paris")
     clean_env.setenv("CHURN_HORIZON_DAYS", "60")
-    assert build_dbt_args(load_settings()) == [
+    scope = RunScope(date(2026, 6, 30), date(2026, 6, 28), date(2026, 6, 29))
+    assert build_dbt_args(load_settings(), scope) == [
         "build",
         "--exclude-resource-type",
         "unit_test",
         "--vars",
-        '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "reporting_tz": "Europe/Paris"}',
-    ]
-    assert build_dbt_args(load_settings(), "run-42")[4] == (
         '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "reporting_tz": "Europe/Paris", '
-        '"run_id": "run-42"}'
-    )
+        '"window_end": "2026-06-29", "window_start": "2026-06-28"}',
+    ]
+    assert json.loads(build_dbt_args(load_settings(), RunScope(date(2026, 6, 30)), "r-42")[4]) == {
+        "as_of_date": "2026-06-30",
+        "churn_horizon_days": 60,
+        "reporting_tz": "Europe/Paris",
+        "run_id": "r-42",
+        "window_end": "",
+        "window_start": "",
+    }
+
+
+def test_settings_come_from_the_mapping_given_not_the_process(clean_env, tmp_path):
+    clean_env.setenv("CHURN_HORIZON_DAYS", "30")
+    given = {"CHURN_HORIZON_DAYS": "60", "IDENTITY_MERGES_FLOOR": "7", "HOME": "/x"}
+    settings = load_settings(given)
+    assert settings.churn_horizon_days == 60 and settings.identity.merges_floor == 7
+    assert load_settings().churn_horizon_days == 30
+    assert settings_environ(given) == {"CHURN_HORIZON_DAYS": "60", "IDENTITY_MERGES_FLOOR": "7"}
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
+{%- set natural_key = 'event_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'campaign_events') }}
+    {{ new_raw_rows(source('raw', 'campaign_events')) }}
 
 ),
 
@@ -26,7 +29,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['event_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'customer_ref' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'crm_customers') }}
+    {{ new_raw_rows(source('raw', 'crm_customers')) }}
 
 ),
 
@@ -31,7 +34,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['customer_ref'], 'updated_at') }}
+    {{ dedupe_latest('renamed', natural_key, 'updated_at') }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'assignment_key' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'experiment_assignments') }}
+    {{ new_raw_rows(source('raw', 'experiment_assignments')) }}
 
 ),
 
@@ -34,7 +37,7 @@ keyed as (
 
 final as (
 
-    {{ dedupe_latest('keyed', ['assignment_key']) }}
+    {{ dedupe_latest('keyed', natural_key) }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'entry_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'loyalty_ledger') }}
+    {{ new_raw_rows(source('raw', 'loyalty_ledger')) }}
 
 ),
 
@@ -25,7 +28,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['entry_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

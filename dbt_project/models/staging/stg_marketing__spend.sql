@@ -1,8 +1,11 @@
+{%- set natural_key = 'spend_key' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'marketing_spend') }}
+    {{ new_raw_rows(source('raw', 'marketing_spend')) }}
 
 ),
 
@@ -33,7 +36,7 @@ keyed as (
 
 final as (
 
-    {{ dedupe_latest('keyed', ['spend_key']) }}
+    {{ dedupe_latest('keyed', natural_key) }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'transaction_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'pos_transactions') }}
+    {{ new_raw_rows(source('raw', 'pos_transactions')) }}
 
 ),
 
@@ -30,7 +33,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['transaction_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'ticket_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'service_tickets') }}
+    {{ new_raw_rows(source('raw', 'service_tickets')) }}
 
 ),
 
@@ -31,7 +34,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['ticket_id'], 'updated_at') }}
+    {{ dedupe_latest('renamed', natural_key, 'updated_at') }}
 
 )
 

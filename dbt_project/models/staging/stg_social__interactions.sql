@@ -1,8 +1,11 @@
+{%- set natural_key = 'interaction_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'social_interactions') }}
+    {{ new_raw_rows(source('raw', 'social_interactions')) }}
 
 ),
 
@@ -26,7 +29,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['interaction_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

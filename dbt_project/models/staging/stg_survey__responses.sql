@@ -1,8 +1,11 @@
+{%- set natural_key = 'response_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'survey_responses') }}
+    {{ new_raw_rows(source('raw', 'survey_responses')) }}
 
 ),
 
@@ -27,7 +30,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['response_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

@@ -1,8 +1,11 @@
+{%- set natural_key = 'order_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'web_orders') }}
+    {{ new_raw_rows(source('raw', 'web_orders')) }}
 
 ),
 
@@ -36,7 +39,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['order_id'], 'updated_at') }}
+    {{ dedupe_latest('renamed', natural_key, 'updated_at') }}
 
 )
 

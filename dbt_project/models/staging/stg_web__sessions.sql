@@ -1,8 +1,11 @@
+{%- set natural_key = 'session_id' %}
+{{ config(unique_key=natural_key) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'web_sessions') }}
+    {{ new_raw_rows(source('raw', 'web_sessions')) }}
 
 ),
 
@@ -27,7 +30,7 @@ renamed as (
 
 final as (
 
-    {{ dedupe_latest('renamed', ['session_id']) }}
+    {{ dedupe_latest('renamed', natural_key) }}
 
 )
 

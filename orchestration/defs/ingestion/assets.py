@@ -1,37 +1,35 @@
 """One ingestion asset per contract source, built from the contract (no per-source code).
 
-Each materialisation loads every landing file of its source not yet recorded in
-`raw._files`; `delivery_dates` limits it to some delivery days and `reload` loads
-those days again from scratch (a backfill that changes nothing when the files
-have not changed). A landing directory that is missing or holds no delivery folder
-fails every ingestion step before the warehouse is opened.
+The assets are partitioned by delivery date. Materialising a window of days loads the
+files of those days not yet recorded in `raw._files`, and again those whose size
+changed since (a corrected file delivered under the same name); `reload` loads every
+file of the window again from scratch (a backfill that changes nothing when the files
+have not changed). A window of several days runs as one run, the days in order. A
+landing directory that is missing or holds no delivery folder fails every ingestion
+step before the warehouse is opened.
 """
 
-from datetime import date
+import warnings
 
 import dagster as dg
 from pydantic import Field
 
-from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.defs.partitions import DELIVERY_DAYS
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES, Source
 from orchestration.lib.ingest import blocking_quarantines, ensure_raw_schema, ingest_source
-from orchestration.lib.settings import QUARANTINE_RULES, load_settings
+from orchestration.lib.settings import QUARANTINE_RULES
+
+# A window of days runs as one run (single-run backfill policy): beta in Dagster, and
+# said once here rather than on every run's terminal.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 class IngestConfig(dg.Config):
-    delivery_dates: list[str] = Field(
-        default_factory=list, description="Only these delivery days (YYYY-MM-DD)."
-    )
     reload: bool = Field(
-        default=False, description="Delete what these days loaded before and load them again."
+        default=False,
+        description="Forget what the window's days loaded before and load every file again.",
     )
-
-
-def _parse_dates(values: list[str]) -> list[date] | None:
-    try:
-        return [date.fromisoformat(v) for v in values] or None
-    except ValueError as exc:
-        raise dg.Failure(f"delivery_dates must be YYYY-MM-DD dates, got {values}") from exc
 
 
 def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
@@ -42,14 +40,18 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
         kinds={"duckdb", "python"},
         pool=WAREHOUSE_POOL,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+        partitions_def=DELIVERY_DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _ingest(
-        context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        settings: SettingsResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        settings = load_settings()
-        dates = _parse_dates(config.delivery_dates)
-        if config.reload and not dates:
-            raise dg.Failure("reload needs delivery_dates: name the days to load again")
+        scope = settings.scope(context)
+        dates = scope.delivery_days()
+        settings = settings.settings
         if problem := settings.landing_problem():
             raise dg.Failure(f"nothing loaded: {problem}")
         with warehouse.connect() as con:
@@ -115,13 +117,17 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
         "rule (QUARANTINE_BLOCKS, QUARANTINE_BLOCKS_BY_SOURCE): `tonight` (the default) - a "
         "file of the as-of date's delivery, `any` - a file of any delivery, `never`. The "
         "marts and the published file then keep the last complete version until the file "
-        "is re-delivered and its day reloaded (make reload DATES=...).",
+        "is re-delivered and its day reloaded (make reload FROM=... TO=...).",
     )
-    def delivery_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        settings = load_settings()
-        rule = settings.quarantine_rule_for(source.name)
+    def delivery_complete(
+        context: dg.AssetCheckExecutionContext,
+        settings: SettingsResource,
+        warehouse: WarehouseResource,
+    ) -> dg.AssetCheckResult:
+        as_of = settings.scope(context).as_of_date
+        rule = settings.settings.quarantine_rule_for(source.name)
         with warehouse.connect() as con:
-            rows = blocking_quarantines(con, source.name, rule, settings.as_of_date())
+            rows = blocking_quarantines(con, source.name, rule, as_of)
         why = f"rule {rule}: {QUARANTINE_RULES[rule]}"
         return dg.AssetCheckResult(
             passed=not rows,
@@ -133,7 +139,7 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
             ),
             metadata={
                 "rule": rule,
-                "as_of_date": settings.as_of_date().isoformat(),
+                "as_of_date": as_of.isoformat(),
                 "blocking": [f"{f}: {r}" for f, r in rows][:20],
                 "count": len(rows),
             },
@@ -145,10 +151,9 @@ def build_ingestion_checks(source: Source) -> list[dg.AssetChecksDefinition]:
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]
 
 
-def reload_run_config(delivery_dates: list[str]) -> dict:
-    """Run config that makes every ingestion step load these delivery days again."""
-    config = {"delivery_dates": delivery_dates, "reload": True}
-    return {"ops": {asset.op.name: {"config": config} for asset in ingestion_assets}}
+def reload_run_config() -> dict:
+    """Run config that makes every ingestion step load its window's days again."""
+    return {"ops": {asset.op.name: {"config": {"reload": True}} for asset in ingestion_assets}}
 
 
 ingestion_checks = [check for s in SOURCES for check in build_ingestion_checks(s)]

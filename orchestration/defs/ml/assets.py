@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import joblib
 
-from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.lib.settings import CLV_MODELS, load_settings
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
+from orchestration.lib.settings import CLV_MODELS
 from orchestration.ml.churn import InsufficientHistoryError, score, train_and_evaluate
 from orchestration.ml.clv import ClvFitError, score_customers
 from orchestration.ml.features import add_bgnbd_expectation
@@ -66,9 +66,14 @@ class ClvConfig(dg.Config):
     group_name="ml",
     pool=WAREHOUSE_POOL,
 )
-def clv_models(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: WarehouseResource):
-    settings = load_settings()
-    as_of = settings.as_of_date()
+def clv_models(
+    context: dg.AssetExecutionContext,
+    config: ClvConfig,
+    settings: SettingsResource,
+    warehouse: WarehouseResource,
+):
+    as_of = settings.scope(context).as_of_date
+    settings = settings.settings
     model = config.model or settings.clv_model
     if model not in CLV_MODELS:
         raise dg.Failure(f"CLV model {model!r} is not one of {', '.join(CLV_MODELS)}")
@@ -155,9 +160,11 @@ def _fitted_check(passed: bool, verdict: str) -> dg.AssetCheckResult:
     group_name="ml",
     pool=WAREHOUSE_POOL,
 )
-def churn_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    settings = load_settings()
-    as_of = settings.as_of_date()
+def churn_model(
+    context: dg.AssetExecutionContext, settings: SettingsResource, warehouse: WarehouseResource
+):
+    as_of = settings.scope(context).as_of_date
+    settings = settings.settings
     horizon = settings.churn_horizon_days
     with warehouse.connect() as con:
         features = add_bgnbd_expectation(

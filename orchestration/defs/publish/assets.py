@@ -6,10 +6,9 @@ import dagster as dg
 
 from orchestration.defs.quality.expectations import RESULTS_KEY
 from orchestration.defs.quality.identity import RUNS_KEY
-from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 from orchestration.defs.transform.assets import published_marts
 from orchestration.lib.publish import hash_key, publish_marts
-from orchestration.lib.settings import load_settings
 
 MARTS = published_marts()
 
@@ -28,8 +27,8 @@ MARTS = published_marts()
     "names; the previous version is kept (marts.previous.duckdb, parquet.previous) for "
     "rollback.",
 )
-def marts_duckdb(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = load_settings()
+def marts_duckdb(settings: SettingsResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = settings.settings
     warehouse_path = Path(warehouse.path)
     result = publish_marts(
         warehouse_path,

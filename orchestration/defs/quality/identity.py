@@ -6,16 +6,14 @@ one customer overnight; these checks stop such a run before it is published.
 
 import dagster as dg
 
-from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 from orchestration.lib.identity_stats import (
-    OverMergeLimits,
     largest_cluster_ok,
     merges_ok,
     record_run,
     run_figures,
     singleton_share_ok,
 )
-from orchestration.lib.settings import load_settings
 
 RUNS_KEY = dg.AssetKey(["dq", "identity_resolution_runs"])
 
@@ -33,19 +31,22 @@ RUNS_KEY = dg.AssetKey(["dq", "identity_resolution_runs"])
     "customers, merges and splits logged by identity resolution in that run.",
 )
 def identity_resolution_runs(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, settings: SettingsResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    as_of = settings.scope(context).as_of_date
     with warehouse.connect() as con:
-        figures = record_run(con, context.run.run_id, load_settings().as_of_date())
+        figures = record_run(con, context.run.run_id, as_of)
     return dg.MaterializeResult(metadata={k: v for k, v in figures.items() if v is not None})
 
 
 def _check(name: str, rule, description: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=RUNS_KEY, name=name, blocking=True, description=description)
     def _identity_check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext,
+        settings: SettingsResource,
+        warehouse: WarehouseResource,
     ) -> dg.AssetCheckResult:
-        limits = OverMergeLimits.from_env()
+        limits = settings.settings.identity
         with warehouse.connect() as con:
             figures = run_figures(con, context.run.run_id)
         return dg.AssetCheckResult(

@@ -9,11 +9,12 @@ journeys in the published file).
 """
 
 from collections.abc import Callable
+from datetime import date
 
 import dagster as dg
 import duckdb
 
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.reconciliation import (
     CheckOutcome,
@@ -24,21 +25,27 @@ from orchestration.lib.reconciliation import (
     touchpoints_explained,
     volume_anomalies,
 )
-from orchestration.lib.settings import load_settings
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
-Run = Callable[[duckdb.DuckDBPyConnection, ReconciliationLimits], CheckOutcome]
+# (connection, limits, the run's as-of date: read from the run only by checks that need it)
+Run = Callable[[duckdb.DuckDBPyConnection, ReconciliationLimits, Callable[[], date]], CheckOutcome]
 
 
 def _check(
     key: dg.AssetKey, name: str, severity: dg.AssetCheckSeverity, run: Run, description: str
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=key, name=name, blocking=severity == ERROR, description=description)
-    def _reconciliation_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        limits = ReconciliationLimits.from_env()
+    def _reconciliation_check(
+        context: dg.AssetCheckExecutionContext,
+        settings: SettingsResource,
+        warehouse: WarehouseResource,
+    ) -> dg.AssetCheckResult:
+        def as_of() -> date:
+            return settings.scope(context).as_of_date
+
         with warehouse.connect() as con:
-            outcome = run(con, limits)
+            outcome = run(con, settings.settings.reconciliation, as_of)
         return dg.AssetCheckResult(
             passed=outcome.passed,
             severity=severity,
@@ -60,7 +67,7 @@ def _source_checks(source: str) -> list[dg.AssetChecksDefinition]:
             key,
             "lines_reconciled_with_raw",
             ERROR,
-            lambda con, _: landing_lines_reconciled(con, source),
+            lambda con, *_: landing_lines_reconciled(con, source),
             "Every file: data lines = rows in raw + rows in raw._rejects + blank + "
             "continuation lines, and a duplicate or quarantined file loaded nothing.",
         ),
@@ -68,7 +75,7 @@ def _source_checks(source: str) -> list[dg.AssetChecksDefinition]:
             key,
             "volume_within_baseline",
             WARN,
-            lambda con, limits: volume_anomalies(con, load_settings().as_of_date(), limits, source),
+            lambda con, limits, as_of: volume_anomalies(con, as_of(), limits, source),
             "Rows delivered on the as-of day (RECON_VOLUME_CHECK_DAYS days) stay within "
             "RECON_VOLUME_LOW_RATIO..RECON_VOLUME_HIGH_RATIO of the trailing 7-day median.",
         ),
@@ -76,7 +83,7 @@ def _source_checks(source: str) -> list[dg.AssetChecksDefinition]:
             key,
             "fresh_delivery",
             WARN,
-            lambda con, limits: freshness(con, load_settings().as_of_date(), limits, source),
+            lambda con, limits, as_of: freshness(con, as_of(), limits, source),
             "The latest loaded delivery is at most RECON_FRESHNESS_MAX_AGE_DAYS (or the "
             "source's RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE entry) before the as-of date.",
         ),
@@ -89,7 +96,7 @@ reconciliation_checks = [
         dg.AssetKey(["marts", "fct_orders"]),
         "revenue_reconciled_with_raw",
         ERROR,
-        revenue_reconciled,
+        lambda con, limits, _: revenue_reconciled(con, limits),
         "Revenue of raw's latest order versions (contract rule) = fct_orders revenue, per "
         "source, day and currency, within RECON_REVENUE_TOLERANCE; order counts equal.",
     ),
@@ -97,7 +104,7 @@ reconciliation_checks = [
         dg.AssetKey(["marts", "fct_touchpoints"]),
         "null_customers_explained",
         ERROR,
-        lambda con, _: touchpoints_explained(con),
+        lambda con, *_: touchpoints_explained(con),
         "Every touchpoint without a customer is forgotten, has no identifier, or only "
         "excluded identifiers (counts per reason in the metadata).",
     ),

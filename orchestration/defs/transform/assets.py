@@ -13,9 +13,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.defs.resources import WAREHOUSE_POOL
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource
 from orchestration.lib.dbt_args import build_dbt_args
-from orchestration.lib.settings import load_settings
 from orchestration.project import dbt_project
 
 
@@ -39,11 +38,13 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 ML_SOURCES_AND_DOWNSTREAM = "source:ml+"
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    settings = load_settings()
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
+    scope = settings.scope(context)
+    values = settings.settings
     # profiles.yml reads WAREHOUSE_DIR and the DuckDB limits: hand dbt what Dagster uses.
-    os.environ.update(settings.dbt_env())
-    yield from dbt.cli(build_dbt_args(settings, context.run.run_id), context=context).stream()
+    os.environ.update(values.dbt_env())
+    args = build_dbt_args(values, scope, context.run.run_id)
+    yield from dbt.cli(args, context=context).stream()
 
 
 @dbt_assets(
@@ -53,8 +54,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     exclude=ML_SOURCES_AND_DOWNSTREAM,
     pool=WAREHOUSE_POOL,
 )
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _build(context, dbt)
+def dbt_warehouse(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource
+):
+    yield from _build(context, dbt, settings)
 
 
 @dbt_assets(
@@ -65,8 +68,10 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     name="dbt_customer_marts",
     pool=WAREHOUSE_POOL,
 )
-def dbt_customer_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _build(context, dbt)
+def dbt_customer_marts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource
+):
+    yield from _build(context, dbt, settings)
 
 
 def published_marts() -> dict[str, list[str]]:

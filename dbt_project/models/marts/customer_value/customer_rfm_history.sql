@@ -1,47 +1,252 @@
--- Every run's RFM, kept: each run inserts its as-of date's rows (a rerun of
--- the same date replaces them). Never rebuilt from scratch - past segments
--- cannot be recomputed once the facts change. A customer who asks to be
--- forgotten loses their past rows too (post-hook).
--- depends_on: {{ ref('int_customers_forgotten') }}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['customer_id', 'as_of_date'],
-        full_refresh=false,
-        on_schema_change='fail',
-        post_hook=[
-            "delete from {{ this }} where customer_id in"
-            " (select customer_id from {{ ref('int_customers_forgotten') }})"
-        ]
-    )
-}}
-
+-- RFM of every customer at each snapshot date - the run's as-of date and the
+-- last day of each of the rfm_history_months months before it: recency over
+-- the whole history, frequency and monetary over the RFM window, scored 1-5 by
+-- quintile of the customers who had bought by then; then the named segment
+-- (rfm_segment_map seed) and the value tier. Each snapshot is computed from the
+-- facts as they are now, ignoring orders and actions after it, so nightly runs
+-- and a full rebuild give the same history (a late or corrected order restates
+-- the snapshots it falls in).
 with
 
-customer_rfm as (
+customers as (
 
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('dim_customers') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('fct_touchpoints') }}
+
+),
+
+segment_map as (
+
+    select * from {{ ref('rfm_segment_map') }}
+
+),
+
+run_date as (
+
+    -- the pipeline passes as_of_date; a bare dbt run falls back to the latest activity
+    select
+        {{ as_of_date("max(occurred_date)") }} as as_of_date
+    from touchpoints
+
+),
+
+snapshot_dates as (
+
+    select run_date.as_of_date
+    from run_date
+
+    union
+
+    -- month ends: the day before the first of the month, n months back
+    select
+        cast(
+            date_trunc('month', run_date.as_of_date)
+            - to_months(cast(months_back.n as integer))
+            - interval 1 day
+            as date
+        ) as as_of_date
+    from run_date
+    cross join range({{ var('rfm_history_months') }}) as months_back (n)
+
+),
+
+known_customers as (
+
+    select
+        customers.customer_id,
+        customers.channel_profile,
+        snapshot_dates.as_of_date
+    from customers
+    inner join snapshot_dates
+        on {{ to_reporting_date('customers.first_seen_at') }} <= snapshot_dates.as_of_date
+
+),
+
+orders_to_date as (
+
+    -- each customer's orders up to each snapshot, flagged when in its RFM window
+    select
+        orders.customer_id,
+        snapshot_dates.as_of_date,
+        orders.order_date,
+        orders.is_purchase,
+        orders.revenue_usd,
+        orders.order_date
+        > snapshot_dates.as_of_date - {{ var('rfm_window_days') }} as is_in_window
+    from orders
+    inner join snapshot_dates
+        on orders.order_date <= snapshot_dates.as_of_date
+    where orders.customer_id is not null
+
+),
+
+purchase_summary as (
+
+    select
+        customer_id,
+        as_of_date,
+        max(order_date) filter (where is_purchase) as last_purchase_date,
+        count(distinct order_date) filter (where is_purchase and is_in_window)
+            as frequency_days,
+        coalesce(sum(revenue_usd) filter (where is_in_window), 0) as monetary_usd
+    from orders_to_date
+    group by customer_id, as_of_date
+
+),
+
+first_snapshot as (
+
+    select min(as_of_date) as as_of_date
+    from snapshot_dates
+
+),
+
+action_periods as (
+
+    -- each customer action counted at the first snapshot on or after it (one row
+    -- per customer and snapshot period, instead of one per action and snapshot);
+    -- actions after the as-of date count nowhere
+    select
+        touchpoints.customer_id,
+        greatest(
+            least(last_day(touchpoints.occurred_date), run_date.as_of_date),
+            first_snapshot.as_of_date
+        ) as period_end_date,
+        max(touchpoints.occurred_date) as last_interaction_date
+    from touchpoints
+    cross join run_date
+    cross join first_snapshot
+    where
+        touchpoints.customer_id is not null
+        and touchpoints.is_customer_action
+        and touchpoints.occurred_date <= run_date.as_of_date
+    group by touchpoints.customer_id, period_end_date
+
+),
+
+interaction_summary as (
+
+    -- the latest action up to each snapshot: a running max over the periods
+    select
+        known_customers.customer_id,
+        known_customers.as_of_date,
+        max(action_periods.last_interaction_date) over (
+            partition by known_customers.customer_id
+            order by known_customers.as_of_date
+            rows between unbounded preceding and current row
+        ) as last_interaction_date
+    from known_customers
+    left join action_periods
+        on
+            known_customers.customer_id = action_periods.customer_id
+            and known_customers.as_of_date = action_periods.period_end_date
+
+),
+
+measured as (
+
+    select
+        known_customers.customer_id,
+        known_customers.as_of_date,
+        known_customers.channel_profile,
+        purchase_summary.last_purchase_date is not null as has_purchase,
+        purchase_summary.last_purchase_date,
+        known_customers.as_of_date - purchase_summary.last_purchase_date as recency_days,
+        coalesce(purchase_summary.frequency_days, 0) as frequency_days,
+        cast(coalesce(purchase_summary.monetary_usd, 0) as decimal(18, 2)) as monetary_usd,
+        interaction_summary.last_interaction_date,
+        known_customers.as_of_date - interaction_summary.last_interaction_date
+            as days_since_last_interaction
+    from known_customers
+    left join purchase_summary
+        on
+            known_customers.customer_id = purchase_summary.customer_id
+            and known_customers.as_of_date = purchase_summary.as_of_date
+    left join interaction_summary
+        on
+            known_customers.customer_id = interaction_summary.customer_id
+            and known_customers.as_of_date = interaction_summary.as_of_date
+
+),
+
+scored as (
+
+    -- quintile of the tie group's first member: 1 + floor(5 x (rank - 1) / n),
+    -- rank() ascending from worst to best, so equal values share one score;
+    -- the buyers of each snapshot are ranked among themselves
+    select
+        *,
+        1 + floor(
+            5 * (rank() over (partition by as_of_date order by recency_days desc) - 1)
+            / count(*) over (partition by as_of_date)
+        ) as r_score,
+        1 + floor(
+            5 * (rank() over (partition by as_of_date order by frequency_days asc) - 1)
+            / count(*) over (partition by as_of_date)
+        ) as f_score,
+        1 + floor(
+            5 * (rank() over (partition by as_of_date order by monetary_usd asc) - 1)
+            / count(*) over (partition by as_of_date)
+        ) as m_score
+    from measured
+    where has_purchase
 
 ),
 
 final as (
 
     select
-        customer_id,
-        as_of_date,
-        channel_profile,
-        has_purchase,
-        recency_days,
-        frequency_days,
-        monetary_usd,
-        r_score,
-        f_score,
-        m_score,
-        rfm_cell,
-        rfm_segment,
-        value_tier
-    from customer_rfm
+        measured.customer_id,
+        measured.as_of_date,
+        measured.channel_profile,
+        measured.has_purchase,
+        measured.last_purchase_date,
+        measured.recency_days,
+        measured.frequency_days,
+        measured.monetary_usd,
+        measured.last_interaction_date,
+        measured.days_since_last_interaction,
+        cast(scored.r_score as integer) as r_score,
+        cast(scored.f_score as integer) as f_score,
+        cast(scored.m_score as integer) as m_score,
+        cast(ceil((scored.f_score + scored.m_score) / 2) as integer) as fm_score,
+        cast(scored.r_score as integer)
+        || cast(scored.f_score as integer)
+        || cast(scored.m_score as integer) as rfm_cell,
+        segment_map.rfm_segment,
+        case
+            when
+                coalesce(
+                    measured.days_since_last_interaction
+                    >= {{ var('churn_risk_days') }},
+                    true
+                )
+                then 'churn-risk'
+            when scored.r_score >= 3 and scored.f_score >= 3 and scored.m_score >= 4
+                then 'important-value'
+            when scored.r_score >= 3 then 'potential-value'
+            else 'general-value'
+        end as value_tier
+    from measured
+    left join scored
+        on
+            measured.customer_id = scored.customer_id
+            and measured.as_of_date = scored.as_of_date
+    left join segment_map
+        on
+            scored.r_score = segment_map.r_score
+            and ceil((scored.f_score + scored.m_score) / 2) = segment_map.fm_score
 
 )
 
