@@ -1,10 +1,12 @@
 """Jobs, the nightly schedule and the landing-file sensor."""
 
+import hashlib
 import json
 from datetime import date
 
 import dagster as dg
 
+from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 from orchestration.defs.resources import SettingsResource
 from orchestration.lib.alerts import ALERTS_LOG, failed_steps, failure_message, send_alert
 from orchestration.lib.landing import changed_days, day_fingerprints
@@ -48,9 +50,11 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, settings: Settings
     # The sensor never opens the warehouse (a reader would block the writer): it
     # compares each day's fingerprint with the one it last saw.
     values = settings.settings
-    now = day_fingerprints(values.landing_dir)
+    # A day is requested once it is a partition (over in the reporting time zone).
+    last_day = last_delivery_day(DELIVERY_DAYS).isoformat()
+    now = {day: p for day, p in day_fingerprints(values.landing_dir).items() if day <= last_day}
     if not now:
-        return dg.SkipReason("the landing directory holds no delivery files")
+        return dg.SkipReason("the landing directory holds no delivery files of a day that is over")
     days = changed_days(now, json.loads(context.cursor) if context.cursor else {})
     if not days:
         return dg.SkipReason("no new or changed landing files since the last run request")
@@ -61,7 +65,8 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, settings: Settings
         window_start=date.fromisoformat(days[0]),
         window_end=date.fromisoformat(days[-1]),
     )
-    return dg.RunRequest(run_key=cursor, tags=scope.tags())
+    # The cursor holds every day's fingerprint: its digest is the run key.
+    return dg.RunRequest(run_key=hashlib.sha256(cursor.encode()).hexdigest(), tags=scope.tags())
 
 
 @dg.run_failure_sensor(

@@ -296,8 +296,12 @@ def train_and_evaluate(
     # fails on them): left out of the model and named in the message.
     empty = np.isnan(x_train).all(axis=0)
     ignored = tuple(c for c, e in zip(candidates, empty, strict=True) if e)
-    if set(ignored) & set(BASELINE_COLUMNS):
-        raise ValueError(f"baseline column(s) null on every training row: {ignored}")
+    if missing := [c for c in BASELINE_COLUMNS if c in ignored]:
+        # e.g. BG/NBD cannot be fitted on the first days of a young warehouse
+        raise InsufficientHistoryError(
+            f"baseline column(s) {', '.join(missing)} null on every training row (the "
+            "training snapshots come too early in the history to compare the model with them)"
+        )
     columns = tuple(c for c in candidates if c not in ignored)
     x_train, y_train = x_train[:, ~empty], _labels(training, "training")
     x_val, y_val = _feature_matrix(validation, columns), _labels(validation, "validation")

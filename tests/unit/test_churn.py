@@ -278,6 +278,13 @@ def test_single_class_in_validation(features):
         train_and_evaluate(one_class, horizon_days=HORIZON)
 
 
+def test_a_baseline_without_values_in_training_is_too_little_history(features):
+    early = features.copy()
+    early.loc[early["snapshot_role"] == "training", "bgnbd_expected_purchases"] = np.nan
+    with pytest.raises(InsufficientHistoryError, match="bgnbd_expected_purchases null on every"):
+        train_and_evaluate(early, horizon_days=HORIZON)
+
+
 def test_all_null_feature_is_accepted(features):
     # A source with no data yet (e.g. NPS not collected) must not break training or scoring.
     with_empty = features.assign(nps=pd.array([pd.NA] * len(features), dtype="Float64"))

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.defs.partitions import DELIVERY_DAYS
+from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 from orchestration.defs.resources import SettingsResource
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.run_scope import RunScope, scope_from_tags
@@ -104,10 +104,14 @@ def test_sensor_requests_the_days_whose_files_are_new_or_changed(tmp_path, monke
             date(2026, 3, 3), date(2026, 3, 1), date(2026, 3, 3)
         )
         write("2026-03-02", "late.csv")
-        third, _ = tick(cursor)
+        third, cursor = tick(cursor)
         assert scope_from_tags(third.tags) == RunScope(
             date(2026, 3, 3), date(2026, 3, 2), date(2026, 3, 2)
         )
+        # A folder of a day not over yet waits for that day's partition.
+        write((last_delivery_day(DELIVERY_DAYS) + timedelta(days=1)).isoformat(), "early.csv")
+        early, _ = tick(cursor)
+        assert isinstance(early, dg.SkipReason)
 
 
 def test_ingestion_and_the_nightly_job_are_partitioned_by_delivery_day():

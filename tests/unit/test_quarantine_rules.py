@@ -13,6 +13,7 @@ from orchestration.defs.ingestion.assets import ingestion_checks
 from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
+from orchestration.lib.run_scope import AS_OF_TAG
 from orchestration.lib.settings import load_settings
 from tests.ingest_fixtures import valid_csv, write
 
@@ -37,7 +38,7 @@ def warehouse(tmp_path, con, monkeypatch):
     return tmp_path / "w.duckdb"
 
 
-def evaluate(warehouse, source: str) -> dg.AssetCheckEvaluation:
+def evaluate(warehouse, source: str, tags: dict | None = None) -> dg.AssetCheckEvaluation:
     """The check run as a step of a real run (it reads the as-of date from the run)."""
     key = dg.AssetCheckKey(dg.AssetKey(["raw", source]), "delivery_complete")
     check = next(c for c in ingestion_checks if key in c.check_keys)
@@ -53,7 +54,7 @@ def evaluate(warehouse, source: str) -> dg.AssetCheckEvaluation:
     )
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("check").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, tags=tags
         )
         (evaluation,) = result.get_asset_check_evaluations()
     return evaluation
@@ -91,3 +92,13 @@ def test_a_source_can_be_set_to_never_block(warehouse, monkeypatch):
     assert orders.passed
     assert orders.description == "rule never: quarantined files only warn"
     assert not evaluate(warehouse, "web_sessions").passed
+
+
+def test_the_check_judges_the_runs_as_of_date_not_the_landing_directorys(warehouse, monkeypatch):
+    """The landing directory's latest day is TONIGHT, but the run was created as of EARLIER
+    (its tag): the step reads the date from its run, never from the files."""
+    monkeypatch.delenv("AS_OF_DATE")
+    earlier = {AS_OF_TAG: EARLIER}
+    assert not evaluate(warehouse, "web_sessions", earlier).passed  # EARLIER's file is cut
+    assert evaluate(warehouse, "web_orders", earlier).passed  # TONIGHT's is not the run's
+    assert evaluate(warehouse, "web_orders", earlier).metadata["as_of_date"].value == EARLIER
