@@ -31,6 +31,17 @@ create table if not exists {RESULTS_TABLE} (
     unexpected_count bigint,
     primary key (run_id, asset, check_name)
 )"""
+# Per batch suite (TableSuite.batch_column), the loads whose rows a run has passed:
+# later runs validate only the rows of other loads. A load that failed stays out until
+# a run passes it (its rows fixed by a reload come with a new load id).
+VALIDATED_TABLE = "dq.validated_batches"
+VALIDATED_DDL = f"""
+create table if not exists {VALIDATED_TABLE} (
+    asset varchar not null,
+    batch_id varchar not null,
+    run_id varchar not null,  -- the run that passed it
+    primary key (asset, batch_id)
+)"""
 MISSING_TABLE_CHECK = "expect_table_to_exist()"
 SAMPLE_VALUES = 5
 
@@ -121,6 +132,26 @@ def _table_columns(con: duckdb.DuckDBPyConnection, suite: TableSuite) -> set[str
     return {r[0] for r in rows}
 
 
+def _unchecked_rows(suite: TableSuite) -> str:
+    """The rows of a batch suite whose load no run has passed yet."""
+    return f"""{suite.batch_column} not in (
+        select batch_id from {VALIDATED_TABLE} where asset = '{suite.asset}'
+    )"""
+
+
+def _mark_validated(con, suite: TableSuite, where: str, run_id: str) -> None:
+    """Record the loads of the rows just validated as passed (by this run)."""
+    con.execute(
+        f"""
+        insert or ignore into {VALIDATED_TABLE}
+        select distinct ?, {suite.batch_column}, ?
+        from {suite.schema}.{suite.table}
+        where {where}
+        """,
+        [suite.asset, run_id],
+    )
+
+
 def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -136,7 +167,8 @@ def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path
     if docs_dir is not None:  # Data Docs keep the latest validation of each table only
         for sub in (".results", "validations"):
             shutil.rmtree(docs_dir / sub / suite.schema / suite.table, ignore_errors=True)
-    frame = con.execute(suite.select_sql(columns)).df()
+    where = _unchecked_rows(suite) if suite.batch_column else None
+    frame = con.execute(suite.select_sql(columns, where)).df()
     batch = (
         context.data_sources.add_pandas(suite.asset)
         .add_dataframe_asset(suite.asset)
@@ -165,12 +197,15 @@ def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path
                 unexpected_count=(r.result or {}).get("unexpected_count"),
             )
         )
+    if where and not any(r.blocks for r in results):
+        _mark_validated(con, suite, where, run_id)
     return sorted(results, key=lambda c: c.check)
 
 
 def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists dq")
     con.execute(RESULTS_DDL)
+    con.execute(VALIDATED_DDL)
 
 
 def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
@@ -214,6 +249,7 @@ def validate(
         docs_dir = Path(docs_dir)
         docs_dir.mkdir(parents=True, exist_ok=True)
     context = _gx_context(docs_dir)
+    ensure_results_table(con)  # batch suites read which loads were passed
     results = [r for s in suites for r in _validate_suite(con, context, s, run_id, docs_dir)]
     store_results(con, results)
     if docs_dir is not None:

@@ -22,6 +22,15 @@ LAYERS = ("raw", "staging", "marts")
 SEEDS_DIR = REPO_ROOT / "seeds"
 # Columns an expectation reads, by the GX argument that names them.
 _COLUMN_ARGS = ("column", "column_A", "column_B", "column_list")
+# Expectations that judge each row on its own (no uniqueness, no aggregate).
+ROW_WISE_KINDS = frozenset(
+    {
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToBeBetween",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,23 @@ class TableSuite:
     expectations: tuple[Expect, ...]
     order_by: tuple[str, ...]  # a stable row order, so sampled unexpected values repeat
     derived: dict[str, str] = field(default_factory=dict)  # column name -> SQL expression
+    # A column naming the load a row came with (raw: `_batch_id`, the run id). Set, every
+    # expectation must be row-wise, and only the rows of loads no run has passed yet are
+    # validated: a row's verdict cannot change, and raw only grows.
+    batch_column: str | None = None
 
     def __post_init__(self) -> None:
         names = [e.check_name for e in self.expectations]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"suite {self.asset} names a check twice: {', '.join(duplicates)}")
+        if self.batch_column and (
+            not_row_wise := sorted({e.kind for e in self.expectations} - ROW_WISE_KINDS)
+        ):
+            raise ValueError(
+                f"suite {self.asset} validates new batches only, but {', '.join(not_row_wise)} "
+                "judges rows together"
+            )
 
     @property
     def asset(self) -> str:
@@ -71,14 +91,18 @@ class TableSuite:
     def has_error(self) -> bool:
         return any(e.severity == ERROR for e in self.expectations)
 
-    def select_sql(self, available: set[str]) -> str:
+    def select_sql(self, available: set[str], where: str | None = None) -> str:
         """Only the columns the expectations read (wide tables stay cheap to load) and
-        the table has: an expectation on a missing column fails on its own."""
+        the table has: an expectation on a missing column fails on its own. `where`
+        narrows the rows."""
         used = {c for e in self.expectations for c in e.columns}
         cols = [f'"{c}"' for c in sorted((used - self.derived.keys()) & available)]
         cols += [f'({sql}) as "{name}"' for name, sql in self.derived.items() if name in used]
         order = ", ".join(f'"{c}"' for c in self.order_by)
-        return f"select {', '.join(cols)} from {self.schema}.{self.table} order by {order}"
+        filtered = f" where {where}" if where else ""
+        return (
+            f"select {', '.join(cols)} from {self.schema}.{self.table}{filtered} order by {order}"
+        )
 
     def to_gx(self):
         import great_expectations as gx
@@ -163,7 +187,9 @@ def raw_suite(source: Source) -> TableSuite:
                     f"{c.name} is before the end of the day after the delivery date",
                 )
             )
-    return TableSuite("raw", "raw", source.name, tuple(exps), ("_file", "_line"), derived)
+    return TableSuite(
+        "raw", "raw", source.name, tuple(exps), ("_file", "_line"), derived, "_batch_id"
+    )
 
 
 def raw_suites() -> list[TableSuite]:

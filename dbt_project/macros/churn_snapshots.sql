@@ -1,34 +1,51 @@
 {#- Point-in-time snapshot dates of the churn and CLV feature models
     (models/features), as a CTE body with columns snapshot_date, snapshot_role:
       scoring     the run's as-of date (its future is unknown: no label)
-      validation  as-of - H, whose H-day label window ends on the as-of date
-      training    as-of - 2H - i x step for i = 0 .. n - 1, whose label windows
+      validation  M - H, whose H-day label window ends on the model date M
+      training    M - 2H - i x step for i = 0 .. n - 1, whose label windows
                   end on or before the validation date (a time split, never random)
-    H = var churn_horizon_days, n = var churn_training_snapshots, step = var
-    churn_snapshot_step_days. Without an as-of date (a bare dbt run) the latest
-    order date of orders_relation (fct_orders or a CTE of it) stands in. -#}
+    M, the model date, is the last day on or before the as-of date that is a
+    whole number of R-day periods after Monday 1970-01-05: the labelled
+    snapshots, and so the fitted model, stay the same for R nights (R = 7: a
+    weekly refit on Mondays, scored every night; R = 1: M = the as-of date).
+    H = var churn_horizon_days, R = var churn_refit_days, n = var
+    churn_training_snapshots, step = var churn_snapshot_step_days. Without an
+    as-of date (a bare dbt run) the latest order date of orders_relation
+    (fct_orders or a CTE of it) stands in. -#}
 {% macro churn_snapshot_dates(orders_relation) -%}
     {%- set horizon = positive_int_var('churn_horizon_days') -%}
     {%- set training_snapshots = positive_int_var('churn_training_snapshots') -%}
     {%- set step = positive_int_var('churn_snapshot_step_days') -%}
+    {%- set refit = positive_int_var('churn_refit_days') -%}
     select
-        run_date.as_of_date - cast(offsets.days_before_as_of as integer) as snapshot_date,
+        case offsets.snapshot_role
+            when 'scoring' then run_date.as_of_date
+            else run_date.model_date - cast(offsets.days_before_model_date as integer)
+        end as snapshot_date,
         offsets.snapshot_role
     from (
-        select coalesce({{ as_of_date() }}, max(order_date)) as as_of_date
-        from {{ orders_relation }}
+        select
+            as_of_date,
+            as_of_date - cast(
+                ((date_diff('day', date '1970-01-05', as_of_date) % {{ refit }}) + {{ refit }})
+                % {{ refit }} as integer
+            ) as model_date
+        from (
+            select coalesce({{ as_of_date() }}, max(order_date)) as as_of_date
+            from {{ orders_relation }}
+        ) as latest
     ) as run_date
     cross join (
         select
-            0 as days_before_as_of,
+            null as days_before_model_date,
             'scoring' as snapshot_role
         union all
         select
-            {{ horizon }} as days_before_as_of,
+            {{ horizon }} as days_before_model_date,
             'validation' as snapshot_role
         union all
         select
-            {{ 2 * horizon }} + steps.step_index * {{ step }} as days_before_as_of,
+            {{ 2 * horizon }} + steps.step_index * {{ step }} as days_before_model_date,
             'training' as snapshot_role
         from range({{ training_snapshots }}) as steps (step_index)
     ) as offsets

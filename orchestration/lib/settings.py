@@ -49,6 +49,7 @@ SETTING_VARS = (
     "CLV_MODEL",
     "CLV_ANNUAL_DISCOUNT_RATE",
     "CHURN_HORIZON_DAYS",
+    "CHURN_REFIT_DAYS",
     "INGEST_",
     "DUCKDB_",
     "QUARANTINE_",
@@ -130,6 +131,9 @@ class Settings:
     clv_model: str = "bgnbd"
     clv_annual_discount_rate: float = 0.10
     churn_horizon_days: int = 90
+    # The churn model is trained as of the last model date (every this many days) and
+    # reused until the next one, unless its training rows change.
+    churn_refit_days: int = 7
     ingest: IngestLimits = field(default_factory=IngestLimits)
     quarantine_rule: str = "tonight"
     quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
@@ -294,6 +298,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         clv_model=clv_model,
         clv_annual_discount_rate=_number(env, "CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
         churn_horizon_days=_number(env, "CHURN_HORIZON_DAYS", "90", int, 7, 365),
+        churn_refit_days=_number(env, "CHURN_REFIT_DAYS", "7", int, 1, 90),
         ingest=IngestLimits(
             max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
             max_line_bytes=_bytes(env, "INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),

@@ -10,11 +10,14 @@ feature; nulls are allowed (the gradient-boosted model handles NaN natively), bo
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sklearn
 from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
@@ -260,6 +263,39 @@ def _verdict(metrics: pd.DataFrame) -> tuple[bool, str]:
         f"(recency {by_name.loc[RECENCY_BASELINE, 'pr_auc']:.4f}, "
         f"BG/NBD {by_name.loc[BGNBD_BASELINE, 'pr_auc']:.4f})"
     )
+
+
+# The code a fit depends on: a change to any of these files is a new recipe.
+_RECIPE_FILES = tuple(
+    Path(__file__).with_name(f"{name}.py") for name in ("churn", "clv", "features")
+)
+
+
+def training_fingerprint(
+    labelled_features: pd.DataFrame,
+    labelled_summaries: pd.DataFrame,
+    *,
+    horizon_days: int,
+    seed: int,
+    model_params: dict | None = None,
+) -> str:
+    """SHA-256 of everything a fit of `train_and_evaluate` depends on: the labelled
+    (training and validation) rows of the features and of the purchase summaries the
+    BG/NBD baseline is fitted on - values, column names and types, in row order - the
+    horizon, seed and hyper-parameters, the model code and the scikit-learn version.
+    Equal fingerprints give identical fits (the fit is seeded and deterministic), so a
+    fit stored under its fingerprint can be reused instead of refitted: the scores are
+    the same either way, and a late or corrected record in the labelled rows changes
+    the fingerprint."""
+    digest = hashlib.sha256()
+    for frame in (labelled_features, labelled_summaries):
+        digest.update(repr([(c, str(t)) for c, t in frame.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    params = {**DEFAULT_MODEL_PARAMS, **(model_params or {})}
+    digest.update(repr((horizon_days, seed, sorted(params.items()), sklearn.__version__)).encode())
+    for path in _RECIPE_FILES:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def train_and_evaluate(

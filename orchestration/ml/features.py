@@ -16,7 +16,15 @@ def add_bgnbd_expectation(
     """`features` with `bgnbd_expected_purchases`: the purchases BG/NBD expects of each
     customer in the `horizon_days` after the snapshot date, from a model fitted on that
     snapshot's summaries only (so nothing after the snapshot date is used)."""
-    expectations = []
+    expectations = [
+        pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype=summaries["customer_id"].dtype),
+                "snapshot_date": pd.Series(dtype=summaries["snapshot_date"].dtype),
+                "bgnbd_expected_purchases": pd.Series(dtype=float),
+            }
+        )
+    ]  # no snapshot at all (a young warehouse): the column, all missing
     for snapshot_date, rows in summaries.groupby("snapshot_date", sort=True):
         frequency = rows["frequency"].to_numpy(dtype=float)
         recency = rows["recency_days"].to_numpy(dtype=float) / TIME_UNIT_DAYS

@@ -174,7 +174,12 @@ def rebuild_features(
 ) -> None:
     """Build the dbt feature models in `warehouse_dir` as of the cutoff."""
     project = Path(__file__).resolve().parents[2] / "dbt_project"
-    variables = {"as_of_date": cutoff.isoformat(), "churn_horizon_days": horizon_days}
+    # Refit on the cutoff itself: the holdout judges a model trained as of that day.
+    variables = {
+        "as_of_date": cutoff.isoformat(),
+        "churn_horizon_days": horizon_days,
+        "churn_refit_days": 1,
+    }
     command = [
         str(dbt),
         "build",

@@ -12,6 +12,7 @@ from orchestration.ml.churn import (
     score,
     top_decile_lift,
     train_and_evaluate,
+    training_fingerprint,
 )
 
 HORIZON = 90
@@ -307,3 +308,33 @@ def test_null_label_and_non_numeric_feature(features):
         train_and_evaluate(null_label, horizon_days=HORIZON)
     with pytest.raises(ValueError, match=r"must be numeric or boolean: tier \("):
         train_and_evaluate(features.assign(tier="gold"), horizon_days=HORIZON)
+
+
+# ---- fingerprint of a fit ------------------------------------------------------------------
+
+
+def test_training_fingerprint_follows_the_labelled_rows_and_the_settings(features):
+    labelled = features[features["snapshot_role"] != "scoring"].reset_index(drop=True)
+    summaries = labelled[["customer_id", "snapshot_date", "days_since_last_purchase"]]
+
+    def fingerprint(rows=labelled, horizon=HORIZON, seed=42, params=None):
+        return training_fingerprint(
+            rows, summaries, horizon_days=horizon, seed=seed, model_params=params
+        )
+
+    reference = fingerprint()
+    assert len(reference) == 64 and fingerprint(labelled.copy()) == reference
+    late = labelled.copy()
+    late.loc[17, "tickets"] = 9  # one corrected value in one training row
+    null_label = labelled.copy()
+    null_label.loc[3, "is_churned"] = pd.NA
+    others = {
+        fingerprint(late),
+        fingerprint(null_label),
+        fingerprint(labelled.iloc[:-1]),  # a row fewer
+        fingerprint(labelled.astype({"x1": "float32"})),
+        fingerprint(horizon=60),
+        fingerprint(seed=7),
+        fingerprint(params={"max_iter": 100}),
+    }
+    assert reference not in others and len(others) == 7

@@ -157,6 +157,45 @@ def test_raw_suite_checks_contract_domains_rules_and_future_timestamps(tmp_path)
     }
 
 
+def test_raw_suites_validate_each_load_until_a_run_passes_it(tmp_path):
+    """Raw expectations judge rows one by one and raw only grows: a load (`_batch_id`)
+    that passed is not read again; one that failed is, every run, until it passes."""
+    rule = "expect_column_values_to_be_in_set(violates_rule_score)"
+
+    def load(con, batch, scores):
+        con.executemany(
+            "insert into raw.survey_responses (response_id, response_ts, survey_type, score, "
+            "_delivery_date, _line, _file, _batch_id) "
+            "values (?, '2024-01-01 10:00:00', 'csat', ?, '2024-01-01', ?, ?, ?)",
+            [(f"{batch}-{i}", score, i, f"{batch}.csv", batch) for i, score in enumerate(scores)],
+        )
+
+    def validate(con, run):
+        (result,) = [
+            r for r in run_layer(con, "raw", run, tables=["raw.survey_responses"])
+            if r.check == rule
+        ]  # fmt: skip
+        return result.success, result.observed_value
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema raw")
+        con.execute(raw_table_ddl(SOURCES_BY_NAME["survey_responses"]))
+        load(con, "b1", [5, 6])  # csat 6 breaks the 1..5 rule
+        load(con, "b2", [4])
+        assert validate(con, "run-1") == (False, "1 unexpected of 3 rows, e.g. ['True']")
+        # b1 reloaded as b3 with the score fixed: b2 was not passed by run-1, so it is read
+        con.execute("delete from raw.survey_responses where _batch_id = 'b1'")
+        load(con, "b3", [5, 5])
+        assert validate(con, "run-2") == (True, "0 unexpected of 3 rows")
+        load(con, "b4", [7])
+        assert validate(con, "run-3") == (False, "1 unexpected of 1 rows, e.g. ['True']")
+        assert validate(con, "run-4") == (False, "1 unexpected of 1 rows, e.g. ['True']")
+        passed = con.execute(
+            "select batch_id, run_id from dq.validated_batches order by batch_id"
+        ).fetchall()
+    assert passed == [("b2", "run-2"), ("b3", "run-2")]
+
+
 def test_staging_suite_checks_keys_after_dedup_and_currency(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create schema staging")

@@ -51,3 +51,14 @@ def test_each_snapshot_gets_its_own_fit_and_an_unfittable_one_stays_missing():
     got = out.loc[out.snapshot_date == LATE, "bgnbd_expected_purchases"].to_numpy()
     np.testing.assert_allclose(got, expected)
     assert (got > 0).all()
+
+
+def test_without_any_snapshot_the_column_is_there_and_missing():
+    # a young warehouse: no labelled snapshot yet, so the churn model asks with none
+    summaries = _summaries().iloc[:0]
+    features = pd.DataFrame(
+        {"customer_id": ["C1"], "snapshot_date": [LATE], "other_feature": [1.0]}
+    )
+    out = add_bgnbd_expectation(features, summaries, horizon_days=90)
+    assert list(out.columns) == [*features.columns, "bgnbd_expected_purchases"]
+    assert out["bgnbd_expected_purchases"].isna().all() and len(out) == 1

@@ -9,12 +9,11 @@ import gzip
 import dagster as dg
 import pytest
 
-from orchestration.defs.ingestion.assets import ingestion_checks
-from orchestration.defs.resources import SettingsResource, WarehouseResource
+from orchestration.defs.ingestion.assets import delivery_complete, ingestion_checks
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
 from orchestration.lib.run_scope import AS_OF_TAG
-from orchestration.lib.settings import load_settings
+from tests.check_runs import evaluate_check
 from tests.ingest_fixtures import valid_csv, write
 
 TONIGHT, EARLIER = "2024-01-02", "2024-01-01"
@@ -41,23 +40,8 @@ def warehouse(tmp_path, con, monkeypatch):
 def evaluate(warehouse, source: str, tags: dict | None = None) -> dg.AssetCheckEvaluation:
     """The check run as a step of a real run (it reads the as-of date from the run)."""
     key = dg.AssetCheckKey(dg.AssetKey(["raw", source]), "delivery_complete")
-    check = next(c for c in ingestion_checks if key in c.check_keys)
-    assert next(iter(check.check_specs)).blocking
-    defs = dg.Definitions(
-        assets=[dg.AssetSpec(key.asset_key)],
-        asset_checks=[check],
-        jobs=[dg.define_asset_job("check", selection=dg.AssetSelection.checks(check))],
-        resources={
-            "settings": SettingsResource.from_environment(),
-            "warehouse": WarehouseResource.from_settings(load_settings(), warehouse),
-        },
-    )
-    with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("check").execute_in_process(
-            instance=instance, raise_on_error=False, tags=tags
-        )
-        (evaluation,) = result.get_asset_check_evaluations()
-    return evaluation
+    assert all(spec.blocking for spec in delivery_complete.check_specs)
+    return evaluate_check(key, ingestion_checks, warehouse, tags)
 
 
 def test_by_default_only_tonights_delivery_blocks(warehouse):

@@ -13,7 +13,6 @@ import pytest
 
 from orchestration.defs.ingestion.assets import ingestion_checks
 from orchestration.defs.quality.reconciliation import reconciliation_checks
-from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 from orchestration.lib.ingest import ensure_raw_schema, ingest_source
 from orchestration.lib.reconciliation import (
@@ -24,7 +23,7 @@ from orchestration.lib.reconciliation import (
     touchpoints_explained,
     volume_anomalies,
 )
-from orchestration.lib.settings import load_settings
+from tests.check_runs import evaluate_check
 
 
 @pytest.fixture
@@ -379,17 +378,8 @@ def test_checks_cover_every_source_and_do_not_clash():
 def test_check_reports_failure_with_its_message(ingested, tmp_path):
     ingested.execute("update raw._files set lines_in_file = 7 where file = ?", [WEB_FILE])
     ingested.close()
-    check = next(
-        c
-        for c in reconciliation_checks
-        if dg.AssetCheckKey(dg.AssetKey(["raw", "web_orders"]), "lines_reconciled_with_raw")
-        in c.check_keys
-    )
-    result = check(
-        dg.build_asset_check_context(),
-        settings=SettingsResource.from_environment(),
-        warehouse=WarehouseResource.from_settings(load_settings(), tmp_path / "warehouse.duckdb"),
-    )
+    key = dg.AssetCheckKey(dg.AssetKey(["raw", "web_orders"]), "lines_reconciled_with_raw")
+    result = evaluate_check(key, reconciliation_checks, tmp_path / "warehouse.duckdb")
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert WEB_FILE in result.description

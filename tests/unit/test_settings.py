@@ -59,18 +59,20 @@ def test_relative_paths_resolve_against_the_repo(clean_env):
 def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
     clean_env.setenv("REPORTING_TZ", "Europe/Paris")
     clean_env.setenv("CHURN_HORIZON_DAYS", "60")
+    clean_env.setenv("CHURN_REFIT_DAYS", "1")
     scope = RunScope(date(2026, 6, 30), date(2026, 6, 28), date(2026, 6, 29))
     assert build_dbt_args(load_settings(), scope) == [
         "build",
         "--exclude-resource-type",
         "unit_test",
         "--vars",
-        '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "reporting_tz": "Europe/Paris", '
-        '"window_end": "2026-06-29", "window_start": "2026-06-28"}',
+        '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "churn_refit_days": 1, '
+        '"reporting_tz": "Europe/Paris", "window_end": "2026-06-29", "window_start": "2026-06-28"}',
     ]
     assert json.loads(build_dbt_args(load_settings(), RunScope(date(2026, 6, 30)), "r-42")[4]) == {
         "as_of_date": "2026-06-30",
         "churn_horizon_days": 60,
+        "churn_refit_days": 1,
         "reporting_tz": "Europe/Paris",
         "run_id": "r-42",
         "window_end": "",

@@ -13,7 +13,12 @@ import joblib
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 from orchestration.lib.settings import CLV_MODELS
-from orchestration.ml.churn import InsufficientHistoryError, score, train_and_evaluate
+from orchestration.ml.churn import (
+    InsufficientHistoryError,
+    score,
+    train_and_evaluate,
+    training_fingerprint,
+)
 from orchestration.ml.clv import ClvFitError, score_customers
 from orchestration.ml.features import add_bgnbd_expectation
 from orchestration.ml.tables import SNAPSHOT_ORDER, read_table, replace_rows
@@ -167,19 +172,42 @@ def churn_model(
     settings = settings.settings
     horizon = settings.churn_horizon_days
     with warehouse.connect() as con:
-        features = add_bgnbd_expectation(
-            read_table(con, _table(CHURN_FEATURES), SNAPSHOT_ORDER),
-            read_table(con, _table(SUMMARIES), SNAPSHOT_ORDER),
+        features = read_table(con, _table(CHURN_FEATURES), SNAPSHOT_ORDER)
+        summaries = read_table(con, _table(SUMMARIES), SNAPSHOT_ORDER)
+        labelled = features["snapshot_role"] != "scoring"
+        labelled_summaries = summaries["snapshot_role"] != "scoring"
+        fingerprint = training_fingerprint(
+            features[labelled],
+            summaries[labelled_summaries],
             horizon_days=horizon,
+            seed=CHURN_SEED,
         )
-        try:
-            evaluation = train_and_evaluate(features, horizon_days=horizon, seed=CHURN_SEED)
-        except InsufficientHistoryError as exc:
-            # A young warehouse: no scores rather than scores from a model nobody validated.
-            replace_rows(con, _table(CUSTOMER_CHURN), None, {"as_of_date": as_of})
-            yield from _no_churn_model(context, str(exc), horizon)
-            return
-        scores = score(evaluation, features)
+        fit_path = _fit_path(settings.warehouse_dir, fingerprint)
+        reused = fit_path.exists()
+        if reused:
+            evaluation = joblib.load(fit_path)
+        else:
+            try:
+                evaluation = train_and_evaluate(
+                    add_bgnbd_expectation(
+                        features[labelled],
+                        summaries[labelled_summaries],
+                        horizon_days=horizon,
+                    ),
+                    horizon_days=horizon,
+                    seed=CHURN_SEED,
+                )
+            except InsufficientHistoryError as exc:
+                # A young warehouse: no scores rather than scores from a model nobody
+                # validated.
+                replace_rows(con, _table(CUSTOMER_CHURN), None, {"as_of_date": as_of})
+                yield from _no_churn_model(context, str(exc), horizon)
+                return
+            _store_fit(fit_path, evaluation)
+        scoring_rows = add_bgnbd_expectation(
+            features[~labelled], summaries[~labelled_summaries], horizon_days=horizon
+        )
+        scores = score(evaluation, scoring_rows)
         metrics = evaluation.metrics.assign(
             run_id=context.run.run_id,
             as_of_date=as_of,
@@ -188,9 +216,8 @@ def churn_model(
         )
         replace_rows(con, _table(CUSTOMER_CHURN), scores, {"as_of_date": as_of})
         replace_rows(con, _table(CHURN_METRICS), metrics, {"run_id": context.run.run_id})
-    model_path = _save_model(
-        settings.warehouse_dir, as_of.isoformat(), context.run.run_id, evaluation
-    )
+    fit = "reused (labelled snapshots unchanged)" if reused else "fitted"
+    context.log.info(f"churn model {fit}: {fit_path.name}")
     if not evaluation.beats_baselines:
         context.log.warning(evaluation.message)
     yield dg.MaterializeResult(
@@ -200,7 +227,8 @@ def churn_model(
             "horizon_days": horizon,
             "customers": len(scores),
             "risk_tiers": dg.MetadataValue.json(scores["risk_tier"].value_counts().to_dict()),
-            "model_path": dg.MetadataValue.path(str(model_path)),
+            "model_path": dg.MetadataValue.path(str(fit_path)),
+            "model_fit": fit,
             "top_features": dg.MetadataValue.md(
                 evaluation.feature_importances.head(10).to_markdown(index=False)
             ),
@@ -237,9 +265,14 @@ def _baselines_check(passed: bool, verdict: str) -> dg.AssetCheckResult:
     )
 
 
-def _save_model(warehouse_dir: Path, as_of: str, run_id: str, evaluation) -> Path:
-    """The fitted model next to the warehouse, one file per run, for comparing runs."""
-    path = warehouse_dir / "models" / "churn" / as_of / f"{run_id}.joblib"
+def _fit_path(warehouse_dir: Path, fingerprint: str) -> Path:
+    """Where the fit of these labelled snapshots is kept, next to the warehouse."""
+    return warehouse_dir / "models" / "churn" / f"{fingerprint}.joblib"
+
+
+def _store_fit(path: Path, evaluation) -> None:
+    """Written to a temporary name first: a killed run leaves no half-written fit."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(evaluation, path)
-    return path
+    partial = path.with_suffix(".partial")
+    joblib.dump(evaluation, partial)
+    partial.replace(path)
