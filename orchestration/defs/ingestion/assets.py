@@ -16,6 +16,7 @@ from pydantic import Field
 
 from orchestration.defs.partitions import DELIVERY_DAYS
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
+from orchestration.defs.source_checks import source_check
 from orchestration.lib.contract import SOURCES, Source
 from orchestration.lib.ingest import blocking_quarantines, ensure_raw_schema, ingest_source
 from orchestration.lib.settings import QUARANTINE_RULES
@@ -32,13 +33,9 @@ class IngestConfig(dg.Config):
     )
 
 
-def _source_key(source: Source) -> dg.AssetKey:
-    return dg.AssetKey(["raw", source.name])
-
-
 def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
-        key=_source_key(source),
+        key=["raw", source.name],
         group_name="raw",
         description=f"{source.description} (landing source `{source.name}`), typed and validated.",
         kinds={"duckdb", "python"},
@@ -92,88 +89,54 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     return _ingest
 
 
-def _selected_sources(context: dg.AssetCheckExecutionContext) -> list[tuple[dg.AssetKey, str]]:
-    """(asset key, source name) of the checks this step runs, in source order."""
-    keys = {k.asset_key for k in context.selected_asset_check_keys}
-    return [(_source_key(s), s.name) for s in SOURCES if _source_key(s) in keys]
+def _quarantined_files(con, source: str, *_) -> dict:
+    rows = con.execute(
+        "select file, reason from raw._files where source = ? and status = 'quarantined'"
+        " order by file",
+        [source],
+    ).fetchall()
+    return {
+        "passed": not rows,
+        "severity": dg.AssetCheckSeverity.WARN,
+        "metadata": {"quarantined": [f"{f}: {r}" for f, r in rows][:20], "count": len(rows)},
+    }
 
 
-# One step per kind of check for all sources: a step per source and check was 24 steps,
-# a tenth of a second each, every run.
-@dg.multi_asset_check(
-    name="no_quarantined_files",
-    specs=[
-        dg.AssetCheckSpec(
-            "no_quarantined_files",
-            asset=_source_key(source),
-            description="Warns when a file of this source was quarantined whole (see raw._files).",
-        )
-        for source in SOURCES
-    ],
-    can_subset=True,
-)
-def no_quarantined_files(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    with warehouse.connect() as con:
-        for key, source in _selected_sources(context):
-            rows = con.execute(
-                "select file, reason from raw._files where source = ? and status = 'quarantined'"
-                " order by file",
-                [source],
-            ).fetchall()
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name="no_quarantined_files",
-                passed=not rows,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"quarantined": [f"{f}: {r}" for f, r in rows][:20], "count": len(rows)},
-            )
-
-
-@dg.multi_asset_check(
-    name="delivery_complete",
-    specs=[
-        dg.AssetCheckSpec(
-            "delivery_complete",
-            asset=_source_key(source),
-            blocking=True,
-            description="Fails when a quarantined file of this source blocks, by the source's "
-            "rule (QUARANTINE_BLOCKS, QUARANTINE_BLOCKS_BY_SOURCE): `tonight` (the default) - "
-            "a file of the as-of date's delivery, `any` - a file of any delivery, `never`. "
-            "The marts and the published file then keep the last complete version until the "
-            "file is re-delivered and its day reloaded (make reload FROM=... TO=...).",
-        )
-        for source in SOURCES
-    ],
-    can_subset=True,
-)
-def delivery_complete(
-    context: dg.AssetCheckExecutionContext,
-    settings: SettingsResource,
-    warehouse: WarehouseResource,
-):
+def _blocking_quarantines(con, source: str, settings: SettingsResource, context) -> dict:
     as_of = settings.scope(context).as_of_date
-    with warehouse.connect() as con:
-        for key, source in _selected_sources(context):
-            rule = settings.settings.quarantine_rule_for(source)
-            rows = blocking_quarantines(con, source, rule, as_of)
-            why = f"rule {rule}: {QUARANTINE_RULES[rule]}"
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name="delivery_complete",
-                passed=not rows,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=(
-                    f"{why}; " + "; ".join(f"{f} quarantined: {r}" for f, r in rows[:5])
-                    if rows
-                    else why
-                ),
-                metadata={
-                    "rule": rule,
-                    "as_of_date": as_of.isoformat(),
-                    "blocking": [f"{f}: {r}" for f, r in rows][:20],
-                    "count": len(rows),
-                },
-            )
+    rule = settings.settings.quarantine_rule_for(source)
+    rows = blocking_quarantines(con, source, rule, as_of)
+    why = f"rule {rule}: {QUARANTINE_RULES[rule]}"
+    return {
+        "passed": not rows,
+        "severity": dg.AssetCheckSeverity.ERROR,
+        "description": (
+            f"{why}; " + "; ".join(f"{f} quarantined: {r}" for f, r in rows[:5]) if rows else why
+        ),
+        "metadata": {
+            "rule": rule,
+            "as_of_date": as_of.isoformat(),
+            "blocking": [f"{f}: {r}" for f, r in rows][:20],
+            "count": len(rows),
+        },
+    }
+
+
+no_quarantined_files = source_check(
+    "no_quarantined_files",
+    "Warns when a file of this source was quarantined whole (see raw._files).",
+    _quarantined_files,
+)
+delivery_complete = source_check(
+    "delivery_complete",
+    "Fails when a quarantined file of this source blocks, by the source's rule "
+    "(QUARANTINE_BLOCKS, QUARANTINE_BLOCKS_BY_SOURCE): `tonight` (the default) - a file of "
+    "the as-of date's delivery, `any` - a file of any delivery, `never`. The marts and the "
+    "published file then keep the last complete version until the file is re-delivered "
+    "and its day reloaded (make reload FROM=... TO=...).",
+    _blocking_quarantines,
+    blocking=True,
+)
 
 
 ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]

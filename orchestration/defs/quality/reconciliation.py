@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.resources import SettingsResource, WarehouseResource
-from orchestration.lib.contract import SOURCES
+from orchestration.defs.source_checks import source_check
 from orchestration.lib.reconciliation import (
     CheckOutcome,
     ReconciliationLimits,
@@ -36,18 +36,17 @@ SourceRun = Callable[
 ]
 
 
-def _result(outcome: CheckOutcome, severity: dg.AssetCheckSeverity, **key) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        **key,
-        passed=outcome.passed,
-        severity=severity,
-        description=outcome.message,
-        metadata={
+def _result_fields(outcome: CheckOutcome, severity: dg.AssetCheckSeverity) -> dict:
+    return {
+        "passed": outcome.passed,
+        "severity": severity,
+        "description": outcome.message,
+        "metadata": {
             "observed": outcome.observed,
             "failing": dg.MetadataValue.json(outcome.details),
             "figures": dg.MetadataValue.json(outcome.figures),
         },
-    )
+    }
 
 
 def _check(
@@ -63,45 +62,23 @@ def _check(
             return settings.scope(context).as_of_date
 
         with warehouse.connect() as con:
-            return _result(run(con, settings.settings.reconciliation, as_of), severity)
+            outcome = run(con, settings.settings.reconciliation, as_of)
+            return dg.AssetCheckResult(**_result_fields(outcome, severity))
 
     return _reconciliation_check
 
 
 def _per_source_check(
-    name: str,
-    severity: dg.AssetCheckSeverity,
-    run: SourceRun,
-    description: str,
+    name: str, severity: dg.AssetCheckSeverity, run: SourceRun, description: str
 ) -> dg.AssetChecksDefinition:
-    """The check `name` of every raw source, in one step (one step per source and check
-    was 36 steps, a tenth of a second each, every run)."""
-    keys = {dg.AssetKey(["raw", s.name]): s.name for s in SOURCES}
-
-    @dg.multi_asset_check(
-        name=name,
-        specs=[
-            dg.AssetCheckSpec(name, asset=key, blocking=severity == ERROR, description=description)
-            for key in keys
-        ],
-        can_subset=True,
-    )
-    def _reconciliation_checks(
-        context: dg.AssetCheckExecutionContext,
-        settings: SettingsResource,
-        warehouse: WarehouseResource,
-    ):
+    def evaluate(con, source: str, settings: SettingsResource, context) -> dict:
         def as_of() -> date:
             return settings.scope(context).as_of_date
 
-        selected = {k.asset_key for k in context.selected_asset_check_keys}
-        with warehouse.connect() as con:
-            for key, source in keys.items():
-                if key in selected:
-                    outcome = run(con, source, settings.settings.reconciliation, as_of)
-                    yield _result(outcome, severity, asset_key=key, check_name=name)
+        outcome = run(con, source, settings.settings.reconciliation, as_of)
+        return _result_fields(outcome, severity)
 
-    return _reconciliation_checks
+    return source_check(name, description, evaluate, blocking=severity == ERROR)
 
 
 reconciliation_checks = [
