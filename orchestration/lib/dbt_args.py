@@ -24,15 +24,17 @@ def dbt_vars(
     return values
 
 
-def build_dbt_args(settings: Settings, scope: RunScope, run_id: str | None = None) -> list[str]:
-    """`dbt build` with the run's settings passed as vars (and `--full-refresh` when the run
-    asks for it). Unit tests check the models' code, not the night's data: they run in CI
-    (tests/integration), not in every nightly run."""
+def build_dbt_args(
+    settings: Settings, scope: RunScope, run_id: str | None = None, command: str = "build"
+) -> list[str]:
+    """`dbt build` (or `dbt test`) with the run's settings passed as vars (and
+    `--full-refresh` when a build asks for it). Unit tests check the models' code, not the
+    night's data: they run in CI (tests/integration), not in every nightly run."""
     return [
-        "build",
+        command,
         "--exclude-resource-type",
         "unit_test",
-        *(["--full-refresh"] if scope.full_refresh else []),
+        *(["--full-refresh"] if scope.full_refresh and command == "build" else []),
         "--vars",
         json.dumps(dbt_vars(settings, scope, run_id), sort_keys=True),
     ]

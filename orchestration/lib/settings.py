@@ -80,10 +80,13 @@ class IngestLimits:
     """What one landing file may cost ingestion. A file over `max_file_bytes` (as stored,
     and again once decompressed) is quarantined without being held in memory; a line or
     record over `max_line_bytes` is rejected, keeping only a prefix. Ingestion holds at
-    most about `max_file_bytes` plus a 256 MiB batch of lines in memory at a time."""
+    most about `max_file_bytes` plus a 256 MiB batch of lines in memory at a time. A
+    failed ingestion step (e.g. the warehouse file locked by another process) is tried
+    twice more, `retry_delay_s` seconds apart."""
 
     max_file_bytes: int = 2**30
     max_line_bytes: int = 16 * 2**20
+    retry_delay_s: int = 5
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ingest=IngestLimits(
             max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
             max_line_bytes=_bytes(env, "INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),
+            retry_delay_s=_number(env, "INGEST_RETRY_DELAY_S", "5", int, 0, 3600),
         ),
         duckdb=DuckDBLimits(
             memory_limit=_memory_limit(env),

@@ -198,6 +198,35 @@ def test_run_is_recorded_in_the_dagster_instance(pipeline):
         del os.environ["DAGSTER_HOME"]
 
 
+def test_a_models_dbt_tests_run_alone_as_its_one_check(pipeline):
+    """As the UI launches a check without its asset: `dbt test` of the built model, one
+    verdict for all its tests. A model without its check is refused, never built
+    untested."""
+    _, env, first = pipeline
+    as_of = re.search(r"^as of (\S+), warehouse", first.stdout, re.MULTILINE)[1]
+    from orchestration.project import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    model = "model.omnichannel_warehouse.fct_orders"
+    attached = sum(
+        node["resource_type"] == "test"
+        and (
+            node.get("attached_node") == model
+            or node["config"].get("meta", {}).get("dagster", {}).get("ref", {}).get("name")
+            == "fct_orders"
+            or node["depends_on"]["nodes"] == [model]
+        )
+        for node in manifest["nodes"].values()
+    )
+    selections = ["marts/fct_orders:dbt_tests", "marts/fct_orders"]
+    done = run_cli(env, as_of, *selections, module="tests.e2e.run_selection")
+    alone, untested = (json.loads(line) for line in done.stdout.splitlines()[-2:])
+    assert alone["success"] and alone["materialized"] == [] and alone["failures"] == []
+    assert alone["checks"] == {"marts/fct_orders:dbt_tests": {"passed": True, "tests": attached}}
+    assert not untested["success"] and untested["materialized"] == []
+    assert "dbt tests run with the models they test" in untested["failures"][0]
+
+
 def test_rollback_command_swaps_the_published_versions(pipeline, tmp_path):
     root, env, _ = pipeline
     publish = tmp_path / "publish"
@@ -239,16 +268,15 @@ def test_evaluate_command_writes_the_holdout_report(pipeline):
     assert not list((root / "warehouse" / "evaluation").glob("scratch_*"))
 
 
-def test_second_run_and_reload_change_nothing(pipeline):
+def test_a_second_run_that_reloads_a_day_changes_nothing(pipeline):
+    """(A second run with nothing new takes the last day again: tests/unit/test_cli_landing.)"""
     root, env, _ = pipeline
     published = root / "publish" / "marts.duckdb"
     before = table_checksums(published)
-    again = run_cli(env, "run")
+    day = sorted(p.name for p in (root / "landing" / "web_orders").iterdir())[3]
+    again = run_cli(env, "reload", day)
     # Same labelled snapshots: the stored churn fit is loaded, and scores as a fit would.
     assert "churn model reused" in again.stderr
-    assert table_checksums(published) == before
-    day = sorted(p.name for p in (root / "landing" / "web_orders").iterdir())[3]
-    run_cli(env, "reload", day)
     assert table_checksums(published) == before
     with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
         dupes = con.execute(

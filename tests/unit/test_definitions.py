@@ -51,7 +51,8 @@ def test_checks_cover_ingestion_and_dbt_tests():
     for source in SOURCES:
         for name in ("lines_reconciled_with_raw", "volume_within_baseline", "fresh_delivery"):
             assert (f"raw/{source.name}", name) in checks
-    assert any(asset.startswith("marts/") for asset, _ in checks), "dbt tests are asset checks"
+    assert ("marts/fct_orders", "dbt_tests") in checks, "a model's dbt tests are one check"
+    assert ("staging/stg_web__orders", "dbt_tests") in checks
     for name in (
         "largest_cluster_size",
         "singleton_share_stable",

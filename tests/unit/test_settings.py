@@ -106,7 +106,9 @@ def test_model_settings_are_validated(clean_env, var, value, message):
 
 def test_limits_default_to_a_bounded_share_of_the_machine(clean_env):
     settings = load_settings()
-    assert settings.ingest == IngestLimits(max_file_bytes=2**30, max_line_bytes=16 * 2**20)
+    assert settings.ingest == IngestLimits(
+        max_file_bytes=2**30, max_line_bytes=16 * 2**20, retry_delay_s=5
+    )
     assert settings.duckdb == DuckDBLimits(
         memory_limit="50%",
         threads=os.cpu_count(),
@@ -120,12 +122,15 @@ def test_limits_are_read_with_units_and_reach_dbt(clean_env, tmp_path):
     clean_env.setenv("AS_OF_DATE", "2026-06-30")
     clean_env.setenv("INGEST_MAX_FILE_BYTES", "512MiB")
     clean_env.setenv("INGEST_MAX_LINE_BYTES", "64 KB")
+    clean_env.setenv("INGEST_RETRY_DELAY_S", "0")
     clean_env.setenv("DUCKDB_MEMORY_LIMIT", "6GiB")
     clean_env.setenv("DUCKDB_THREADS", "3")
     clean_env.setenv("QUARANTINE_BLOCKS", "any")
     clean_env.setenv("QUARANTINE_BLOCKS_BY_SOURCE", "web_sessions=never, pos_transactions=tonight")
     settings = load_settings()
-    assert settings.ingest == IngestLimits(max_file_bytes=512 * 2**20, max_line_bytes=64_000)
+    assert settings.ingest == IngestLimits(
+        max_file_bytes=512 * 2**20, max_line_bytes=64_000, retry_delay_s=0
+    )
     assert settings.duckdb.memory_limit == f"{6 * 2**30}B"
     assert [settings.quarantine_rule_for(s) for s in ("web_orders", "web_sessions")] == [
         "any",
@@ -149,6 +154,7 @@ def test_limits_are_read_with_units_and_reach_dbt(clean_env, tmp_path):
         ("INGEST_MAX_LINE_BYTES", "0", "INGEST_MAX_LINE_BYTES='0' is not a size"),
         ("DUCKDB_MEMORY_LIMIT", "150%", "a share of RAM is between 0 and 100 %"),
         ("DUCKDB_THREADS", "0", "DUCKDB_THREADS='0' is outside 1..1024"),
+        ("INGEST_RETRY_DELAY_S", "-1", "INGEST_RETRY_DELAY_S='-1' is outside 0..3600"),
         ("QUARANTINE_BLOCKS", "sometimes", "QUARANTINE_BLOCKS='sometimes' is not one of"),
         ("QUARANTINE_BLOCKS_BY_SOURCE", "web_orderz=any", "'web_orderz=any' is not"),
         ("QUARANTINE_BLOCKS_BY_SOURCE", "web_orders=maybe", "'web_orders=maybe' is not"),

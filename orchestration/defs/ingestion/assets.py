@@ -19,7 +19,7 @@ from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, Wareh
 from orchestration.defs.source_checks import source_check
 from orchestration.lib.contract import SOURCES, Source
 from orchestration.lib.ingest import blocking_quarantines, ensure_raw_schema, ingest_source
-from orchestration.lib.settings import QUARANTINE_RULES
+from orchestration.lib.settings import QUARANTINE_RULES, load_settings
 
 # A window of days runs as one run (single-run backfill policy): beta in Dagster, and
 # said once here rather than on every run's terminal.
@@ -33,14 +33,14 @@ class IngestConfig(dg.Config):
     )
 
 
-def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
+def build_ingestion_asset(source: Source, retry_delay_s: int) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", source.name],
         group_name="raw",
         description=f"{source.description} (landing source `{source.name}`), typed and validated.",
         kinds={"duckdb", "python"},
         pool=WAREHOUSE_POOL,
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=retry_delay_s),
         partitions_def=DELIVERY_DAYS,
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
@@ -139,7 +139,9 @@ delivery_complete = source_check(
 )
 
 
-ingestion_assets = [build_ingestion_asset(s) for s in SOURCES]
+# The retry delay is part of the asset definitions: read once, with the code location.
+_retry_delay_s = load_settings().ingest.retry_delay_s
+ingestion_assets = [build_ingestion_asset(s, _retry_delay_s) for s in SOURCES]
 
 
 def reload_run_config() -> dict:

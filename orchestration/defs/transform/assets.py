@@ -1,8 +1,19 @@
-"""The dbt project as Dagster assets; dbt tests surface as asset checks."""
+"""The dbt project as Dagster assets. The data tests of each model surface as one asset
+check, `dbt_tests`.
+
+One check per model rather than one per test: Dagster stores every check twice per run
+(planned when the run is created, then evaluated), at about 10-15 ms each on SQLite, so
+668 tests cost ~20 s of every run whatever its size. The check fails when one of its
+tests fails and names the failing ones in its metadata; it blocks downstream assets when
+one of those has severity error. dbt itself still skips what is downstream of a failed
+test, and a failed `dbt build` fails the step.
+"""
 
 import json
 import os
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -10,12 +21,28 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_asset_check_key_for_test
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource
 from orchestration.lib.dbt_args import build_dbt_args
 from orchestration.project import dbt_project
+
+DBT_TESTS_CHECK = "dbt_tests"
+
+
+@dataclass(frozen=True)
+class ModelTests:
+    """A model's data tests (dagster-dbt's attachment rule: the tested model, the one
+    parent, or `meta.dagster.ref`) and the check that stands for them. Sources get one
+    too, but dagster-dbt makes checks of models' tests only (a source's test results
+    are observations of the source)."""
+
+    model: str
+    tests: Mapping[str, str]  # unique id -> test name
+    spec: dg.AssetCheckSpec
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -29,6 +56,72 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return dbt_resource_props["schema"]
 
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        """The model's `dbt_tests` check, the same one for each of its tests."""
+        model = self.model_tests(manifest, project).get(asset_spec.key)
+        return model.spec if model and unique_id in model.tests else None
+
+    def model_tests(
+        self, manifest: Mapping[str, Any], project: DbtProject | None
+    ) -> dict[dg.AssetKey, ModelTests]:
+        """Every model's data tests, grouped once per manifest (each parse has its own
+        invocation id)."""
+        parse = manifest["metadata"]["invocation_id"]
+        if parse not in _MODEL_TESTS:
+            _MODEL_TESTS[parse] = _group_tests(self, manifest, project)
+        return _MODEL_TESTS[parse]
+
+
+_MODEL_TESTS: dict[str, dict[dg.AssetKey, ModelTests]] = {}
+
+
+def _severity(test: Mapping[str, Any]) -> str:
+    return (test.get("config", {}).get("severity") or "error").lower()
+
+
+def _group_tests(
+    translator: DagsterDbtTranslator, manifest: Mapping[str, Any], project: DbtProject | None
+) -> dict[dg.AssetKey, ModelTests]:
+    tests_by_key: dict[dg.AssetKey, list[str]] = defaultdict(list)
+    for unique_id in sorted(manifest["nodes"]):
+        check_key = get_asset_check_key_for_test(manifest, translator, unique_id, project)
+        if check_key is not None:
+            tests_by_key[check_key.asset_key].append(unique_id)
+    model_by_key = {
+        translator.get_asset_key(node): unique_id
+        for unique_id, node in [*manifest["nodes"].items(), *manifest["sources"].items()]
+        if node["resource_type"] != "test"
+    }
+    grouped = {}
+    for key, tests in tests_by_key.items():
+        nodes = [manifest["nodes"][test] for test in tests]
+        parents = {
+            translator.get_asset_key(manifest["nodes"].get(parent) or manifest["sources"][parent])
+            for test in tests
+            for parent in manifest["parent_map"].get(test, [])
+        } - {key}
+        grouped[key] = ModelTests(
+            model=model_by_key[key],
+            tests={test: node["name"] for test, node in zip(tests, nodes, strict=True)},
+            spec=dg.AssetCheckSpec(
+                DBT_TESTS_CHECK,
+                asset=key,
+                blocking=any(_severity(node) == "error" for node in nodes),
+                additional_deps=sorted(parents, key=str),
+                description=f"The {len(nodes)} dbt data tests of this model: "
+                + ", ".join(sorted(node["name"] for node in nodes)),
+                # dagster-dbt selects this node when the check runs without its model
+                metadata={DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: model_by_key[key]},
+            ),
+        )
+    return grouped
+
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -38,13 +131,104 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 ML_SOURCES_AND_DOWNSTREAM = "source:ml+"
 
 
+def _dbt_command(context: dg.AssetExecutionContext) -> str:
+    """`build` for selected models with their tests, `test` for tests alone. A model
+    cannot be built with only part of the checks of the step's models: dbt selects tests
+    through the models they test."""
+    # the step's whole assets definition, not only the part selected for this run
+    own = set(context.assets_def.node_keys_by_output_name.values())
+    models = context.selected_asset_keys
+    checked = {
+        key.asset_key
+        for key in context.selected_asset_check_keys
+        if key.name == DBT_TESTS_CHECK and key.asset_key in own
+    }
+    if not models:
+        return "test"
+    with_tests = {
+        spec.asset_key for spec in context.assets_def.node_check_specs_by_output_name.values()
+    } & models
+    if checked != with_tests:
+        raise dg.Failure(
+            "dbt tests run with the models they test: select each model with its "
+            f"{DBT_TESTS_CHECK} check, or the checks alone "
+            f"(without tests: {sorted(k.to_user_string() for k in with_tests - checked)}; "
+            f"tests without the model: {sorted(k.to_user_string() for k in checked - models)})"
+        )
+    return "build"
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     scope = settings.scope(context)
     values = settings.settings
     # profiles.yml reads WAREHOUSE_DIR and the DuckDB limits: hand dbt what Dagster uses.
     os.environ.update(values.dbt_env())
-    args = build_dbt_args(values, scope, context.run.run_id)
-    yield from dbt.cli(args, context=context).stream()
+    args = build_dbt_args(values, scope, context.run.run_id, command=_dbt_command(context))
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    model_tests = translator.model_tests(invocation.manifest, dbt_project)
+    # the tests behind this step's checks; a source's tests (no check) stay observations
+    checked_tests = {
+        test
+        for spec in context.assets_def.node_check_specs_by_output_name.values()
+        for test in model_tests[spec.asset_key].tests
+    }
+    test_results: dict[str, Mapping[str, Any]] = {}
+    for event in invocation.stream_raw_events():
+        unique_id = event.raw_event["data"].get("node_info", {}).get("unique_id", "")
+        if event.is_result_event and unique_id in checked_tests:
+            test_results[unique_id] = event.raw_event["data"]
+            continue
+        yield from event.to_default_asset_events(
+            manifest=invocation.manifest,
+            dagster_dbt_translator=translator,
+            context=context,
+            target_path=invocation.target_path,
+            project=dbt_project,
+        )
+    yield from dbt_tests_verdicts(context.selected_asset_check_keys, model_tests, test_results)
+    if not invocation.is_successful():
+        raise invocation.get_error()
+
+
+def dbt_tests_verdicts(
+    check_keys: set[dg.AssetCheckKey],
+    model_tests: Mapping[dg.AssetKey, ModelTests],
+    results: Mapping[str, Mapping[str, Any]],
+) -> Iterator[dg.AssetCheckResult]:
+    """One result per selected `dbt_tests` check, from dbt's results of its tests. It
+    fails when a test did not pass and is an error when one failed or errored (a warning
+    when they only warned). A check none of whose tests ran (dbt skipped them after an
+    upstream failure) gets no result."""
+    for key in sorted(check_keys, key=str):
+        model = model_tests.get(key.asset_key)
+        if key.name != DBT_TESTS_CHECK or model is None:
+            continue
+        ran = {name: results[test] for test, name in model.tests.items() if test in results}
+        if not ran:
+            continue
+        failed = {name: result for name, result in ran.items() if result["status"] != "pass"}
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=DBT_TESTS_CHECK,
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR
+            if any(r["status"] in ("fail", "error") for r in failed.values())
+            else dg.AssetCheckSeverity.WARN,
+            description="; ".join(
+                f"{name}: {result['status']} ({result.get('num_failures')} rows)"
+                for name, result in sorted(failed.items())
+            )
+            or f"{len(ran)} tests passed",
+            metadata={
+                "tests": len(ran),
+                "failed": dg.MetadataValue.json(
+                    {
+                        name: {"status": r["status"], "failing_rows": r.get("num_failures")}
+                        for name, r in sorted(failed.items())
+                    }
+                ),
+            },
+        )
 
 
 @dbt_assets(
