@@ -10,19 +10,31 @@ from tests.e2e.pipeline_cli import (
     pipeline_env,
     plant_scenarios,
     run_cli,
+    run_two_nights,
     table_checksums,
 )
+from tests.reliability.crash_chain import Chain, run_chain
 
 
 @pytest.fixture(scope="session")
 def clean_run(tmp_path_factory) -> CleanRun:
     """One generated landing set (400 customers, 60 days, with the planted scenarios of
-    `plant_scenarios`) and one clean pipeline run over it, shared by the e2e and
-    reliability modules: a full run costs far more than the checks on its output, so
-    each module copies this state instead of running again."""
+    `plant_scenarios`) delivered as two nights (`run_two_nights`), shared by the e2e and
+    reliability modules: a run costs far more than the checks on its output, so each
+    module copies this state instead of running again. That the two nights give what
+    one build from scratch gives is tested against the crash chain's rebuild
+    (tests/reliability/test_crash_recovery.py)."""
     root = tmp_path_factory.mktemp("clean")
     env = pipeline_env(root)
     run_cli(env, *GENERATOR_ARGS, module="orchestration.generator")
     forgotten = plant_scenarios(root / "landing")
-    run_cli(env, "run")
-    return CleanRun(root, table_checksums(root / "publish" / "marts.duckdb"), forgotten)
+    nights = run_two_nights(root, tmp_path_factory.mktemp("held"))
+    return CleanRun(root, table_checksums(root / "publish" / "marts.duckdb"), forgotten, nights)
+
+
+@pytest.fixture(scope="session")
+def crash_chain(clean_run, tmp_path_factory) -> Chain:
+    """Kills at three points of runs on a copy of the clean state without its warehouse,
+    then a run to the end: the crash tests' subject, and the build from scratch that
+    the clean run's nights are compared with."""
+    return run_chain(clean_run, tmp_path_factory.mktemp("crash") / "root")

@@ -87,10 +87,23 @@ def plant_scenarios(landing: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Nights:
+    """What the clean run's two nights left to compare: the first night's ids, and the
+    second night's merge log, file statuses and summary."""
+
+    first_night_ids: dict[tuple[str, str], str]
+    merges: list[tuple[str, str, str]]
+    statuses: dict[str, str]
+    second_stdout: str
+    late_day: str
+
+
+@dataclass(frozen=True)
 class CleanRun:
     root: Path
     checksums: dict[str, str]  # table -> content hash of the published marts file
     forgotten_customer_ref: str  # the planted right-to-be-forgotten request
+    nights: Nights
 
     @property
     def published(self) -> Path:
@@ -99,6 +112,45 @@ class CleanRun:
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse" / "warehouse.duckdb"
+
+
+def identifier_ids(root: Path) -> dict[tuple[str, str], str]:
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select identifier_type, identifier_value, customer_id "
+            "from identity.customer_identifiers"
+        ).fetchall()
+    return {(t, v): c for t, v, c in rows}
+
+
+# Delivered with the second night: the days from FIRST_NIGHT_DAYS on, and one source's
+# folder of day 11 (a day delivered late).
+FIRST_NIGHT_DAYS = 40
+LATE_SOURCE = "web_sessions"
+
+
+def run_two_nights(root: Path, held: Path) -> Nights:
+    """Run the pipeline over root's landing set as two nights (see FIRST_NIGHT_DAYS),
+    holding the second night's folders in `held` meanwhile."""
+    env = pipeline_env(root)
+    landing = root / "landing"
+    days = sorted({p.name for p in landing.glob("*/*")})
+    late = landing / LATE_SOURCE / days[10]
+    second = [p for p in landing.glob("*/*") if p.name >= days[FIRST_NIGHT_DAYS]] + [late]
+    for folder in second:
+        (held / folder.relative_to(landing)).parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(held / folder.relative_to(landing))
+    run_cli(env, "run")
+    first_night_ids = identifier_ids(root)
+    for folder in second:
+        (held / folder.relative_to(landing)).rename(folder)
+    done = run_cli(env, "run")
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        merges = con.execute(
+            "select change_type, old_customer_id, new_customer_id from identity.customer_merges"
+        ).fetchall()
+        statuses = dict(con.execute("select file, status from raw._files").fetchall())
+    return Nights(first_night_ids, merges, statuses, done.stdout, days[10])
 
 
 def pipeline_env(root: Path) -> dict[str, str]:
