@@ -305,7 +305,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ingest=IngestLimits(
             max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
             max_line_bytes=_bytes(env, "INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),
-            retry_delay_s=_number(env, "INGEST_RETRY_DELAY_S", "5", int, 0, 3600),
+            retry_delay_s=_number(
+                env, "INGEST_RETRY_DELAY_S", str(IngestLimits.retry_delay_s), int, 0, 3600
+            ),
         ),
         duckdb=DuckDBLimits(
             memory_limit=_memory_limit(env),

@@ -2,8 +2,9 @@
 check, `dbt_tests`.
 
 One check per model rather than one per test: Dagster stores every check twice per run
-(planned when the run is created, then evaluated), at about 10-15 ms each on SQLite, so
-668 tests cost ~20 s of every run whatever its size. The check fails when one of its
+(planned when the run is created, then evaluated); the planned ones, ~9 ms each on
+SQLite, made 668 tests cost ~10 s of creating every run whatever its size
+(docs/benchmarks.md). The check fails when one of its
 tests fails and names the failing ones in its metadata; it blocks downstream assets when
 one of those has severity error. dbt itself still skips what is downstream of a failed
 test, and a failed `dbt build` fails the step.
@@ -40,7 +41,6 @@ class ModelTests:
     too, but dagster-dbt makes checks of models' tests only (a source's test results
     are observations of the source)."""
 
-    model: str
     tests: Mapping[str, str]  # unique id -> test name
     spec: dg.AssetCheckSpec
 
@@ -107,7 +107,6 @@ def _group_tests(
             for parent in manifest["parent_map"].get(test, [])
         } - {key}
         grouped[key] = ModelTests(
-            model=model_by_key[key],
             tests={test: node["name"] for test, node in zip(tests, nodes, strict=True)},
             spec=dg.AssetCheckSpec(
                 DBT_TESTS_CHECK,
