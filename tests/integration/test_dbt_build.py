@@ -278,8 +278,18 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
         with duckdb.connect(str(db_path)) as con:
             ensure_raw_schema(con)
         # Unit tests of an incremental model's increment (`input: this`) read the
-        # staging model's columns from the warehouse: create those tables, empty, first.
-        _dbt("run", "--empty", "--select", "path:models/staging", target=root / "target")
+        # model's columns from the warehouse: create those tables, empty, first.
+        _dbt(
+            "build",
+            "--empty",
+            "--resource-type",
+            "seed",
+            "--resource-type",
+            "model",
+            "--select",
+            "+config.materialized:incremental",
+            target=root / "target",
+        )
         _dbt("build", target=root / "target")
         with duckdb.connect(str(db_path), read_only=True) as con:
             empty_counts = {

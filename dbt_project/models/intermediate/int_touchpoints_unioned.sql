@@ -84,6 +84,7 @@ crm_touchpoints as (
         'crm' as channel,
         'profile_update' as touchpoint_type,
         false as is_customer_action,
+        _ingested_at,
         customer_ref,
         loyalty_id,
         email,
@@ -101,6 +102,7 @@ web_order_touchpoints as (
         storefront as channel,
         'order_placed' as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         loyalty_id,
         email,
@@ -121,6 +123,7 @@ pos_touchpoints as (
         'store' as channel,
         'pos_' || txn_type as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         loyalty_id,
         phone,
         card_hash,
@@ -138,6 +141,7 @@ session_touchpoints as (
         'web' as channel,
         'web_session' as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         cookie_id,
         order_id
@@ -158,6 +162,7 @@ app_touchpoints as (
             else 'app_' || event_type
         end as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         device_id,
         order_id
@@ -174,6 +179,7 @@ social_touchpoints as (
         'social' as channel,
         'social_' || interaction_type as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         social_handle
     from social_interactions
@@ -190,6 +196,7 @@ campaign_touchpoints as (
         channel || '_' || event_type as touchpoint_type,
         -- sends, deliveries and bounces are the company's doing, not the customer's
         event_type not in ('sent', 'delivered', 'bounce') as is_customer_action,
+        _ingested_at,
         email,
         phone,
         device_id,
@@ -207,6 +214,7 @@ service_touchpoints as (
         'service' as channel,
         'ticket_opened' as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         email,
         phone
@@ -223,6 +231,7 @@ survey_touchpoints as (
         'survey' as channel,
         'survey_' || survey_type as touchpoint_type,
         true as is_customer_action,
+        _ingested_at,
         customer_ref,
         email,
         phone
@@ -240,6 +249,7 @@ loyalty_touchpoints as (
         'points_' || entry_type as touchpoint_type,
         -- points follow purchases and program rules
         false as is_customer_action,
+        _ingested_at,
         loyalty_id
     from loyalty_ledger_entries
 
@@ -254,6 +264,7 @@ experiment_touchpoints as (
         'experiment' as channel,
         'experiment_assignment' as touchpoint_type,
         false as is_customer_action,
+        _ingested_at,
         customer_ref,
         loyalty_id,
         email
@@ -298,6 +309,7 @@ final as (
         touchpoint_type,
         is_customer_action,
         order_id,
+        _ingested_at,
         customer_ref,
         loyalty_id,
         email,

@@ -6,9 +6,9 @@
 -- kept out of the graph.
 with
 
-record_identifiers as (
+identifier_sightings as (
 
-    select * from {{ ref('int_identity__record_identifiers') }}
+    select * from {{ ref('int_identity__identifier_sightings') }}
 
 ),
 
@@ -18,20 +18,19 @@ identifier_pairs as (
 
 ),
 
+blocklist as (
+
+    select * from {{ ref('int_identifier_blocklist') }}
+
+),
+
 seen as (
 
-    select
-        identifier_key,
-        any_value(identifier_type) as identifier_type,
-        any_value(identifier_value) as identifier_value,
-        any_value(is_strong) as is_strong,
-        min(occurred_at) as first_seen,
-        max(occurred_at) as last_seen,
-        string_agg(distinct source, ',' order by source) as sources,
-        count(distinct record_key) as record_count
-    from record_identifiers
-    where blocklist_reason is null
-    group by identifier_key
+    select *
+    from identifier_sightings
+    where
+        record_count > 0
+        and lower(identifier_key) not in (select blocklist.identifier_key from blocklist)
 
 ),
 

@@ -1,19 +1,14 @@
--- The identity graph's raw material: each normalised identifier a record
--- carries, namespaced. Records are every customer-facing record (latest
--- versions, int_touchpoints_unioned), which get a customer, plus every CRM
--- profile version, which only contributes links. Blocklisted placeholders
--- are kept here, flagged, so they can be counted.
+{{ config(materialized='view') }}
+
+-- Each normalised identifier a record carries now, namespaced (the current rows of
+-- int_identity__record_identifier_states). Blocklisted placeholders are kept here,
+-- flagged, so they can be counted; the flag is looked up on read, so a changed
+-- blocklist seed applies to the next build without rebuilding the states.
 with
 
-touchpoints as (
+record_identifier_states as (
 
-    select * from {{ ref('int_touchpoints_unioned') }}
-
-),
-
-crm_profile_versions as (
-
-    select * from {{ ref('int_identity__crm_profile_versions') }}
+    select * from {{ ref('int_identity__record_identifier_states') }}
 
 ),
 
@@ -23,79 +18,23 @@ blocklist as (
 
 ),
 
-records as (
-
-    select
-        touchpoint_key as record_key,
-        source,
-        source_record_id,
-        true as is_resolved_record,
-        occurred_at,
-        customer_ref,
-        loyalty_id,
-        email,
-        phone,
-        cookie_id,
-        device_id,
-        card_hash,
-        social_handle
-    from touchpoints
-
-    union all by name
-
-    select
-        'crm_customers:' || customer_ref || '@' || _file || ':' || _line as record_key,
-        'crm_customers' as source,
-        customer_ref as source_record_id,
-        false as is_resolved_record,
-        updated_at as occurred_at,
-        customer_ref,
-        loyalty_id,
-        email,
-        phone
-    from crm_profile_versions
-    where customer_ref is not null
-
-),
-
-record_identifiers as (
-
-    {%- for column, namespace in identifier_namespaces() %}
-
-    select
-        record_key,
-        source,
-        source_record_id,
-        is_resolved_record,
-        occurred_at,
-        '{{ namespace }}' as identifier_type,
-        {{ column }} as identifier_value
-    from records
-    where {{ column }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
 final as (
 
     select
-        record_identifiers.record_key,
-        record_identifiers.source,
-        record_identifiers.source_record_id,
-        record_identifiers.is_resolved_record,
-        record_identifiers.occurred_at,
-        record_identifiers.identifier_type,
-        record_identifiers.identifier_value,
-        record_identifiers.identifier_type
-        || ':' || record_identifiers.identifier_value as identifier_key,
-        {{ is_strong_identifier('record_identifiers.identifier_type') }} as is_strong,
+        record_identifier_states.record_key,
+        record_identifier_states.source,
+        record_identifier_states.source_record_id,
+        record_identifier_states.is_resolved_record,
+        record_identifier_states.occurred_at,
+        record_identifier_states.identifier_type,
+        record_identifier_states.identifier_value,
+        record_identifier_states.identifier_key,
+        record_identifier_states.is_strong,
         blocklist.reason as blocklist_reason
-    from record_identifiers
+    from record_identifier_states
     left join blocklist
-        on
-            lower(record_identifiers.identifier_type || ':' || record_identifiers.identifier_value)
-            = blocklist.identifier_key
+        on lower(record_identifier_states.identifier_key) = blocklist.identifier_key
+    where record_identifier_states.is_current
 
 )
 

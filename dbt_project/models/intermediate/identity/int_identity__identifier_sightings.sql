@@ -1,0 +1,79 @@
+{{ config(
+    materialized='incremental',
+    unique_key='identifier_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+-- When and where each identifier was seen, blocklisted ones included (the
+-- blocklist is applied on read, in int_identity__identifiers). An incremental
+-- build recomputes only the identifiers of the records that changed; one that
+-- no record carries any more keeps a row with record_count 0.
+with
+
+record_identifier_states as (
+
+    select * from {{ ref('int_identity__record_identifier_states') }}
+
+),
+
+changed_identifiers as (
+
+    {{ changed_identifiers('record_identifier_states') }}
+
+),
+
+latest_state as (
+
+    select max(_state_written_at) as state_written_until
+    from record_identifier_states
+
+),
+
+current_rows as (
+
+    select record_identifier_states.*
+    from record_identifier_states
+    {%- if is_incremental() %}
+    inner join changed_identifiers
+        on record_identifier_states.identifier_key = changed_identifiers.identifier_key
+    {%- endif %}
+    where record_identifier_states.is_current
+
+),
+
+seen as (
+
+    select
+        identifier_key,
+        any_value(identifier_type) as identifier_type,
+        any_value(identifier_value) as identifier_value,
+        any_value(is_strong) as is_strong,
+        min(occurred_at) as first_seen,
+        max(occurred_at) as last_seen,
+        string_agg(distinct source, ',' order by source) as sources,
+        count(distinct record_key) as record_count
+    from current_rows
+    group by identifier_key
+
+),
+
+final as (
+
+    select
+        changed_identifiers.identifier_key,
+        seen.identifier_type,
+        seen.identifier_value,
+        seen.is_strong,
+        seen.first_seen,
+        seen.last_seen,
+        seen.sources,
+        coalesce(seen.record_count, 0) as record_count,
+        latest_state.state_written_until as _state_written_at
+    from changed_identifiers
+    cross join latest_state
+    left join seen on changed_identifiers.identifier_key = seen.identifier_key
+
+)
+
+select * from final

@@ -1,0 +1,181 @@
+{{ config(
+    materialized='incremental',
+    unique_key='record_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+-- The identity graph's raw material, kept up to date record by record: each
+-- normalised identifier a record carries, namespaced. Records are every
+-- customer-facing record (latest versions, int_touchpoints_unioned), which get
+-- a customer, plus every CRM profile version, which only contributes links.
+-- An incremental build reads only the records ingested after the newest one
+-- the table holds for their source, replaces their rows, and keeps a row with
+-- is_current = false for each identifier a record no longer carries, so the
+-- identifier-level models downstream know which identifiers to recompute
+-- (all rows written by a build carry its _state_written_at).
+with
+
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints_unioned') }}
+
+),
+
+crm_profile_versions as (
+
+    select * from {{ ref('int_identity__crm_profile_versions') }}
+
+),
+
+records as (
+
+    select
+        touchpoint_key as record_key,
+        source,
+        source_record_id,
+        true as is_resolved_record,
+        occurred_at,
+        customer_ref,
+        loyalty_id,
+        email,
+        phone,
+        cookie_id,
+        device_id,
+        card_hash,
+        social_handle,
+        _ingested_at
+    from touchpoints
+
+    union all by name
+
+    select
+        'crm_customers:' || customer_ref || '@' || _file || ':' || _line as record_key,
+        'crm_customers' as source,
+        customer_ref as source_record_id,
+        false as is_resolved_record,
+        updated_at as occurred_at,
+        customer_ref,
+        loyalty_id,
+        email,
+        phone,
+        _ingested_at
+    from crm_profile_versions
+    where customer_ref is not null
+
+),
+
+{% if is_incremental() %}
+-- Per source: staging tables are built separately, so one may hold rows ingested
+-- before another's newest.
+watermarks as (
+
+    select
+        source,
+        is_resolved_record,
+        max(_ingested_at) as ingested_until
+    from {{ this }}
+    group by source, is_resolved_record
+
+),
+{% endif %}
+
+changed_records as (
+
+    select records.*
+    from records
+    {% if is_incremental() -%}
+    left join watermarks
+        on
+            records.source = watermarks.source
+            and records.is_resolved_record = watermarks.is_resolved_record
+    where
+        watermarks.ingested_until is null
+        or records._ingested_at > watermarks.ingested_until
+    {%- endif %}
+
+),
+
+record_identifiers as (
+
+    {%- for column, namespace in identifier_namespaces() %}
+
+    select
+        record_key,
+        source,
+        source_record_id,
+        is_resolved_record,
+        occurred_at,
+        _ingested_at,
+        '{{ namespace }}' as identifier_type,
+        {{ column }} as identifier_value
+    from changed_records
+    where {{ column }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+current_rows as (
+
+    select
+        record_key,
+        source,
+        source_record_id,
+        is_resolved_record,
+        occurred_at,
+        identifier_type,
+        identifier_value,
+        identifier_type || ':' || identifier_value as identifier_key,
+        {{ is_strong_identifier('identifier_type') }} as is_strong,
+        true as is_current,
+        _ingested_at,
+        cast(current_timestamp as timestamp) as _state_written_at
+    from record_identifiers
+
+),
+
+{% if is_incremental() %}
+-- What a changed record carried before and carries no more. A row kept from an
+-- earlier build keeps its _state_written_at: a build that stopped before the
+-- models downstream read it is caught up by the next one.
+dropped_rows as (
+
+    select
+        previous.record_key,
+        changed_records.source,
+        changed_records.source_record_id,
+        changed_records.is_resolved_record,
+        changed_records.occurred_at,
+        previous.identifier_type,
+        previous.identifier_value,
+        previous.identifier_key,
+        previous.is_strong,
+        false as is_current,
+        changed_records._ingested_at,
+        case
+            when previous.is_current then cast(current_timestamp as timestamp)
+            else previous._state_written_at
+        end as _state_written_at
+    from {{ this }} as previous
+    inner join changed_records on previous.record_key = changed_records.record_key
+    left join current_rows
+        on
+            previous.record_key = current_rows.record_key
+            and previous.identifier_key = current_rows.identifier_key
+    where current_rows.record_key is null
+
+),
+{% endif %}
+
+final as (
+
+    select * from current_rows
+    {% if is_incremental() -%}
+    union all by name
+    select * from dropped_rows
+    {%- endif %}
+
+)
+
+select * from final
