@@ -189,6 +189,23 @@ BRIDGE_NIGHT = {
         ),
     ],
 }
+# SR1 re-sent without the email (a later delivery, ingested later): the bridge is gone.
+CORRECTION_NIGHT = {
+    "survey_responses": [
+        {
+            **_row(
+                "survey_responses/2024-01-06/s.csv",
+                2,
+                response_id="SR1",
+                response_ts="2024-01-04 10:00:00",
+                survey_type="nps",
+                score="9",
+                customer_ref="CB",
+            ),
+            "_ingested_at": "2024-01-06 00:00:00",
+        },
+    ],
+}
 ID_A, ID_B = customer_id("crm:CA"), customer_id("crm:CB")
 
 
@@ -216,7 +233,19 @@ def _snapshot(db) -> dict:
                 "from identity.customer_identifiers"
             ).fetchall()
         )
-    return {"records": records, "merges": merges, "excluded": excluded, "ids": identifiers}
+        dropped = set(
+            con.execute(
+                "select record_key, identifier_key "
+                "from intermediate.int_identity__record_identifier_states where not is_current"
+            ).fetchall()
+        )
+    return {
+        "records": records,
+        "merges": merges,
+        "excluded": excluded,
+        "ids": identifiers,
+        "dropped": dropped,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +263,8 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
             ("2024-01-03", None, []),
             ("2024-01-04", None, []),
             ("2024-01-05", BRIDGE_NIGHT, []),
-            ("2024-01-06", None, ["--full-refresh"]),
+            ("2024-01-06", CORRECTION_NIGHT, []),
+            ("2024-01-07", None, ["--full-refresh"]),
         ):
             env.setenv("AS_OF_DATE", as_of)
             if night:
@@ -290,8 +320,29 @@ def test_bridge_merges_into_the_older_anchor_and_is_logged(nights):
     assert run_id
 
 
+def test_a_correction_that_drops_the_bridge_splits_them_again(nights):
+    bridged, corrected = nights[2], nights[3]
+    records = corrected["records"]
+    for rid in ("OA1", "OA2", "EA", "TA"):
+        assert records[rid] == ID_A, rid
+    for rid in ("OB1", "OB2", "EB", "TB", "SR1"):
+        assert records[rid] == ID_B, rid
+    # the tablet sees two customers again
+    assert records["EX"] == "only_excluded_identifiers"
+    assert corrected["ids"] == nights[1]["ids"]
+    # the increment kept the identifier SR1 no longer carries, to recompute it
+    assert ("survey_responses:SR1", "email:a@x.test") in corrected["dropped"]
+    assert bridged["dropped"] == set()
+    # A's identifiers now span A and B: the ones that moved to B are logged as a split
+    assert [(c, o, n, str(d)) for c, o, n, d, _ in corrected["merges"]] == [
+        ("merge", ID_B, ID_A, "2024-01-05"),
+        ("split", ID_A, ID_B, "2024-01-06"),
+    ]
+
+
 def test_full_rebuild_keeps_ids_and_the_merge_log(nights):
-    bridged, rebuilt = nights[2], nights[3]
-    assert rebuilt["records"] == bridged["records"]
-    assert rebuilt["ids"] == bridged["ids"]
-    assert rebuilt["merges"] == bridged["merges"]
+    corrected, rebuilt = nights[3], nights[4]
+    assert rebuilt["records"] == corrected["records"]
+    assert rebuilt["ids"] == corrected["ids"]
+    assert rebuilt["merges"] == corrected["merges"]
+    assert rebuilt["dropped"] == set()
