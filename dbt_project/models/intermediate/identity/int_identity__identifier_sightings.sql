@@ -17,11 +17,13 @@ record_identifier_states as (
 
 ),
 
+{% if is_incremental() %}
 changed_identifiers as (
 
     {{ changed_identifiers('record_identifier_states') }}
 
 ),
+{% endif %}
 
 latest_state as (
 
@@ -58,7 +60,9 @@ seen as (
 
 ),
 
-final as (
+{% if is_incremental() %}
+-- A changed identifier that no record carries any more keeps a row.
+recomputed as (
 
     select
         changed_identifiers.identifier_key,
@@ -68,11 +72,20 @@ final as (
         seen.first_seen,
         seen.last_seen,
         seen.sources,
-        coalesce(seen.record_count, 0) as record_count,
-        latest_state.state_written_until as _state_written_at
+        coalesce(seen.record_count, 0) as record_count
     from changed_identifiers
-    cross join latest_state
     left join seen on changed_identifiers.identifier_key = seen.identifier_key
+
+),
+{% endif %}
+
+final as (
+
+    select
+        sightings.*,
+        latest_state.state_written_until as _state_written_at
+    from {{ 'recomputed' if is_incremental() else 'seen' }} as sightings
+    cross join latest_state
 
 )
 
