@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='identifier_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='identifier_key') }}
 
 -- Which identifiers each identifier was carried with, blocklisted ones included
 -- (the blocklist is applied on read, in int_identity__identifier_pairs). Records

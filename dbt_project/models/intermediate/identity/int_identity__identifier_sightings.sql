@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='identifier_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='identifier_key') }}
 
 -- When and where each identifier was seen, blocklisted ones included (the
 -- blocklist is applied on read, in int_identity__identifiers). An incremental

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='record_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
+{{ config(materialized='incremental', unique_key='record_key') }}
 
 -- The identity graph's raw material, kept up to date record by record: each
 -- normalised identifier a record carries, namespaced. Records are every
@@ -119,17 +114,10 @@ record_identifiers as (
 current_rows as (
 
     select
-        record_key,
-        source,
-        source_record_id,
-        is_resolved_record,
-        occurred_at,
-        identifier_type,
-        identifier_value,
+        *,
         identifier_type || ':' || identifier_value as identifier_key,
         {{ is_strong_identifier('identifier_type') }} as is_strong,
         true as is_current,
-        _ingested_at,
         cast(current_timestamp as timestamp) as _state_written_at
     from record_identifiers
 
