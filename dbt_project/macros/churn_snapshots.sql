@@ -13,10 +13,10 @@
     as-of date (a bare dbt run) the latest order date of orders_relation
     (fct_orders or a CTE of it) stands in. -#}
 {% macro churn_snapshot_dates(orders_relation) -%}
-    {%- set horizon = positive_int_var('churn_horizon_days') -%}
-    {%- set training_snapshots = positive_int_var('churn_training_snapshots') -%}
-    {%- set step = positive_int_var('churn_snapshot_step_days') -%}
-    {%- set refit = positive_int_var('churn_refit_days') -%}
+    {%- set horizon = int_var('churn_horizon_days') -%}
+    {%- set training_snapshots = int_var('churn_training_snapshots') -%}
+    {%- set step = int_var('churn_snapshot_step_days') -%}
+    {%- set refit = int_var('churn_refit_days') -%}
     select
         case offsets.snapshot_role
             when 'scoring' then run_date.as_of_date
@@ -54,12 +54,13 @@
 
 {#- A var that must be a whole number above zero; anything else stops the
     compilation with the var's name and value. -#}
-{% macro positive_int_var(name) -%}
+{#- A var that must be a whole number of at least `minimum`, as an int. -#}
+{% macro int_var(name, minimum=1) -%}
     {%- set value = var(name) -%}
     {%- set text = value | string | trim -%}
-    {%- if not text.isdigit() or text | int < 1 -%}
+    {%- if not text.isdigit() or text | int < minimum -%}
         {{ exceptions.raise_compiler_error(
-            "var " ~ name ~ " must be a whole number of at least 1, got '" ~ value ~ "'"
+            "var " ~ name ~ " must be a whole number of at least " ~ minimum ~ ", got '" ~ value ~ "'"
         ) }}
     {%- endif -%}
     {{ return(text | int) }}

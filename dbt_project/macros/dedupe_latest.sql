@@ -39,15 +39,15 @@
 
 
 {#- The raw rows a staging model reads: all of them on a full build, those
-    ingested after the newest row the model holds on an incremental one. An
-    ingestion high-water mark rather than the run's delivery window: rows that a
-    failed run ingested, or a day delivered late, are still picked up by the
-    next run. -#}
+    ingested after the newest row the model holds (less the lookback window,
+    incremental_read_from) on an incremental one. An ingestion high-water mark
+    rather than the run's delivery window: rows that a failed run ingested, or a
+    day delivered late, are still picked up by the next run. -#}
 {% macro new_raw_rows(source_relation) -%}
     select * from {{ source_relation }}
     {% if is_incremental() -%}
     where _ingested_at > (
-        select coalesce(max(_ingested_at), timestamp '1970-01-01') from {{ this }}
+        select {{ incremental_read_from('max(_ingested_at)') }} from {{ this }}
     )
     {%- endif %}
 {%- endmacro %}

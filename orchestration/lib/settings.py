@@ -50,6 +50,7 @@ SETTING_VARS = (
     "CLV_ANNUAL_DISCOUNT_RATE",
     "CHURN_HORIZON_DAYS",
     "CHURN_REFIT_DAYS",
+    "INCREMENTAL_LOOKBACK_HOURS",
     "INGEST_",
     "DUCKDB_",
     "QUARANTINE_",
@@ -137,6 +138,10 @@ class Settings:
     # The churn model is trained as of the last model date (every this many days) and
     # reused until the next one, unless its training rows change.
     churn_refit_days: int = 7
+    # Incremental dbt models read again the rows stamped this long before the newest
+    # they hold: a clock set back between runs loses nothing (dbt var
+    # incremental_lookback_hours).
+    incremental_lookback_hours: int = 2
     ingest: IngestLimits = field(default_factory=IngestLimits)
     quarantine_rule: str = "tonight"
     quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
@@ -302,6 +307,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         clv_annual_discount_rate=_number(env, "CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
         churn_horizon_days=_number(env, "CHURN_HORIZON_DAYS", "90", int, 7, 365),
         churn_refit_days=_number(env, "CHURN_REFIT_DAYS", "7", int, 1, 90),
+        incremental_lookback_hours=_number(
+            env,
+            "INCREMENTAL_LOOKBACK_HOURS",
+            str(Settings.incremental_lookback_hours),
+            int,
+            0,
+            24 * 30,
+        ),
         ingest=IngestLimits(
             max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),
             max_line_bytes=_bytes(env, "INGEST_MAX_LINE_BYTES", IngestLimits.max_line_bytes),

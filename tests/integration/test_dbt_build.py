@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -247,9 +248,10 @@ def insert_raw(db_path: Path, batches: dict[str, list[dict]]) -> None:
             con.unregister("batch")
 
 
-def _dbt(*args: str, target: Path) -> None:
+def _dbt(*args: str, target: Path, succeeds: bool = True) -> None:
     """Run dbt in its own process, as Dagster does: dbt-duckdb keeps its DuckDB
-    instance open in the calling process, which would lock the file for the checks."""
+    instance open in the calling process, which would lock the file for the checks.
+    `succeeds=False`: the command must fail (a data test that finds bad rows)."""
     command = [
         str(DBT_EXECUTABLE),
         *args,
@@ -263,7 +265,7 @@ def _dbt(*args: str, target: Path) -> None:
         str(target / "logs"),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-4000:]}"
+    assert (done.returncode == 0) == succeeds, f"{' '.join(command)}:\n{done.stdout[-4000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -435,3 +437,36 @@ def test_docs_site_describes_every_mart_and_column(warehouse, monkeypatch):
             if not node["columns"].get(column, {}).get("description", "").strip()
         ]
         assert not undescribed, f"{node['name']}: columns without a description {undescribed}"
+
+
+def test_column_rules_report_each_broken_rule_with_its_rows(warehouse, tmp_path, monkeypatch):
+    """On a copy of the warehouse, two orders of stg_web__orders lose their order time
+    and one gets a negative net amount: the model's column_rules test fails with 3
+    failing rows, stored as one row per broken rule with its column and row count."""
+    shutil.copy(warehouse["db"], tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        first, second = (
+            order_id
+            for (order_id,) in con.execute(
+                "select order_id from staging.stg_web__orders order by 1 limit 2"
+            ).fetchall()
+        )
+        con.execute(
+            "update staging.stg_web__orders set ordered_at = null where order_id in (?, ?)",
+            [first, second],
+        )
+        con.execute(
+            "update staging.stg_web__orders set net_amount = -5 where order_id = ?", [first]
+        )
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
+    target = tmp_path / "target"
+    selection = "stg_web__orders,test_name:column_rules"
+    _dbt("test", "--select", selection, "--store-failures", target=target, succeeds=False)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
+    assert (result["status"], result["failures"]) == ("fail", 3)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        broken = con.execute(
+            f"select column_name, rule, failing_rows from {result['relation_name']}"
+        ).fetchall()
+    assert sorted(broken) == [("net_amount", "not_negative", 1), ("ordered_at", "not_null", 2)]

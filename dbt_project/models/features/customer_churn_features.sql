@@ -3,7 +3,7 @@
 -- first reduced to one row per customer and day; the features aggregate the
 -- days on or before the snapshot date only, and the label (future_purchases)
 -- is the one place that looks past it.
-{%- set horizon_days = positive_int_var('churn_horizon_days') %}
+{%- set horizon_days = int_var('churn_horizon_days') %}
 
 with
 

@@ -5,10 +5,11 @@
 -- customer-facing record (latest versions, int_touchpoints_unioned), which get
 -- a customer, plus every CRM profile version, which only contributes links.
 -- An incremental build reads only the records ingested after the newest one
--- the table holds for their source, replaces their rows, and keeps a row with
--- is_current = false for each identifier a record no longer carries, so the
--- identifier-level models downstream know which identifiers to recompute
--- (all rows written by a build carry its _state_written_at).
+-- the table holds for their source (less the lookback window), replaces their
+-- rows, and keeps a row with is_current = false for each identifier a record
+-- no longer carries, so the identifier-level models downstream know which
+-- identifiers to recompute (all rows written by a build carry its
+-- _state_written_at).
 with
 
 touchpoints as (
@@ -84,9 +85,7 @@ changed_records as (
         on
             records.source = watermarks.source
             and records.is_resolved_record = watermarks.is_resolved_record
-    where
-        watermarks.ingested_until is null
-        or records._ingested_at > watermarks.ingested_until
+    where records._ingested_at > {{ incremental_read_from('watermarks.ingested_until') }}
     {%- endif %}
 
 ),
