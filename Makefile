@@ -39,8 +39,12 @@ $(COMPAT_READERS)/.installed: $(STAMP)
 		duckdb-cli==1.5.6
 	touch $@
 
+# Two workers: most tests wait on one single-threaded dbt or Dagster process, so a
+# second one uses the other core. Tests that share a fixture run in one worker
+# (tests/conftest.py). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: install $(COMPAT_READERS)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

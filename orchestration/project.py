@@ -1,7 +1,10 @@
 """The dbt project handle, in its own module so that Dagster code and scripts share it."""
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -19,19 +22,55 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
+# What dbt reads when it parses (dbt_project.yml's paths; the seeds sit beside the project).
+PARSED_PATHS = (
+    DBT_PROJECT_DIR / "dbt_project.yml",
+    DBT_PROJECT_DIR / "models",
+    DBT_PROJECT_DIR / "macros",
+    DBT_PROJECT_DIR / "tests",
+    REPO_ROOT / "seeds",
+)
+
+
+# What a parse leaves that later commands read: Dagster the manifest, dbt its partial-parse
+# state (copied into each dbt step's own target directory by dagster-dbt).
+PARTIAL_PARSE = "partial_parse.msgpack"
+PARSE_OUTPUTS = ("manifest.json", PARTIAL_PARSE)
+
+
+def manifest_is_current() -> bool:
+    """The manifest exists and no file dbt parses changed after it was written."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return False
+    written = manifest.stat().st_mtime
+    files = (f for path in PARSED_PATHS for f in (path, *path.rglob("*")))
+    return all(f.stat().st_mtime <= written for f in files)
+
+
 def prepare_manifest(force: bool = False, dbt_vars: dict | None = None) -> None:
-    """Parse the dbt project into target/manifest.json.
+    """Parse the dbt project into target/manifest.json when there is none or the project
+    changed since (or always, `force`).
 
     `prepare_if_dev()` only parses under `dagster dev`; runs, tests and the CLI call
     this so that a fresh clone (no manifest yet) or an edited model is picked up.
     Parsed with the run's own `dbt_vars`, the run's dbt commands reuse this parse
     (dbt parses everything again when the vars differ).
     """
-    if force or not dbt_project.manifest_path.exists():
+    if force or not manifest_is_current():
         args = ["parse", "--quiet"]
         if dbt_vars:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
-        dbt_cli().cli(args, target_path=dbt_project.target_path).wait()
+        target = dbt_project.manifest_path.parent
+        # Parsed aside and moved in whole: another process (the UI, a second run, a
+        # parallel test) may be reading target/ meanwhile.
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as aside:
+            if (target / PARTIAL_PARSE).exists():  # dbt re-parses only what changed
+                shutil.copy2(target / PARTIAL_PARSE, Path(aside) / PARTIAL_PARSE)
+            dbt_cli().cli(args, target_path=Path(aside)).wait()
+            for name in PARSE_OUTPUTS:
+                os.replace(Path(aside) / name, target / name)
 
 
 dbt_project.prepare_if_dev()

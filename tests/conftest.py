@@ -16,19 +16,29 @@ from tests.e2e.pipeline_cli import (
 from tests.reliability.crash_chain import Chain, run_chain
 
 
+def pytest_collection_modifyitems(items):
+    """Under `make test`'s workers (pytest-xdist, --dist loadgroup) a test runs in the
+    worker of its group: the tests of the shared clean run together, so it runs once,
+    and every other module's tests together, so its module fixtures run once."""
+    for item in items:
+        group = "clean_run" if "clean_run" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def clean_run(tmp_path_factory) -> CleanRun:
     """One generated landing set (400 customers, 60 days, with the planted scenarios of
-    `plant_scenarios`) delivered as two nights (`run_two_nights`), shared by the e2e and
-    reliability modules: a run costs far more than the checks on its output, so each
-    module copies this state instead of running again. That the two nights give what
+    `plant_scenarios`) delivered as two nights (`run_two_nights`, which also plants late
+    and corrected orders into the second), shared by the e2e and reliability modules: a
+    run costs far more than the checks on its output, so each module reads or copies
+    this state instead of running again. That the two nights give what
     one build from scratch gives is tested against the crash chain's rebuild
     (tests/reliability/test_crash_recovery.py)."""
     root = tmp_path_factory.mktemp("clean")
     env = pipeline_env(root)
     run_cli(env, *GENERATOR_ARGS, module="orchestration.generator")
     forgotten = plant_scenarios(root / "landing")
-    nights = run_two_nights(root, tmp_path_factory.mktemp("held"))
+    nights = run_two_nights(root, tmp_path_factory.mktemp("held"), forgotten)
     return CleanRun(root, table_checksums(root / "publish" / "marts.duckdb"), forgotten, nights)
 
 

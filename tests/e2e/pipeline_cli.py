@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from orchestration.lib.settings import data_root_env
+from tests.e2e.late_corrections import LateOrders, plant_late_and_corrections
 
 
 def isolated_env(root: Path) -> dict[str, str]:
@@ -88,10 +90,12 @@ def plant_scenarios(landing: Path) -> str:
 
 @dataclass(frozen=True)
 class Nights:
-    """What the clean run's two nights left to compare: the first night's ids, and the
-    second night's merge log, file statuses and summary."""
+    """What the clean run's two nights left to compare: the first night's ids and what
+    it held for the orders the second night corrects, and the second night's merge log,
+    file statuses and summary."""
 
     first_night_ids: dict[tuple[str, str], str]
+    late_orders: LateOrders
     merges: list[tuple[str, str, str]]
     statuses: dict[str, str]
     second_stdout: str
@@ -123,13 +127,14 @@ def identifier_ids(root: Path) -> dict[tuple[str, str], str]:
     return {(t, v): c for t, v, c in rows}
 
 
-# Delivered with the second night: the days from FIRST_NIGHT_DAYS on, and one source's
-# folder of day 11 (a day delivered late).
+# Delivered with the second night: the days from FIRST_NIGHT_DAYS on, one source's
+# folder of day 11 (a day delivered late), and late and corrected orders
+# (tests/e2e/late_corrections.py) of first-night days 11 to FIRST_NIGHT_DAYS - 7.
 FIRST_NIGHT_DAYS = 40
 LATE_SOURCE = "web_sessions"
 
 
-def run_two_nights(root: Path, held: Path) -> Nights:
+def run_two_nights(root: Path, held: Path, forgotten_ref: str) -> Nights:
     """Run the pipeline over root's landing set as two nights (see FIRST_NIGHT_DAYS),
     holding the second night's folders in `held` meanwhile."""
     env = pipeline_env(root)
@@ -142,6 +147,12 @@ def run_two_nights(root: Path, held: Path) -> Nights:
         folder.rename(held / folder.relative_to(landing))
     run_cli(env, "run")
     first_night_ids = identifier_ids(root)
+    late_orders = plant_late_and_corrections(
+        root / "warehouse" / "warehouse.duckdb",
+        held / "web_orders" / days[-1],
+        (date.fromisoformat(days[10]), date.fromisoformat(days[FIRST_NIGHT_DAYS - 8])),
+        forgotten_ref,
+    )
     for folder in second:
         (held / folder.relative_to(landing)).rename(folder)
     done = run_cli(env, "run")
@@ -150,12 +161,16 @@ def run_two_nights(root: Path, held: Path) -> Nights:
             "select change_type, old_customer_id, new_customer_id from identity.customer_merges"
         ).fetchall()
         statuses = dict(con.execute("select file, status from raw._files").fetchall())
-    return Nights(first_night_ids, merges, statuses, done.stdout, days[10])
+    return Nights(first_night_ids, late_orders, merges, statuses, done.stdout, days[10])
 
 
 def pipeline_env(root: Path) -> dict[str, str]:
-    """The CLI's environment for a root, with the default masking key (none in the env)."""
-    env = isolated_env(root)
+    """The CLI's environment for a root, with the default masking key (none in the env)
+    and no lookback window: the clean run's nights follow each other within minutes, and
+    a window would have the second read again all the first loaded, where the proof
+    needs it to read only what is new (the window is tested in dbt's unit tests and by
+    test_pipeline's reload)."""
+    env = {**isolated_env(root), "INCREMENTAL_LOOKBACK_HOURS": "0"}
     env.pop("PUBLISH_HASH_KEY", None)
     return env
 

@@ -3,13 +3,13 @@
 The shared clean run is itself delivered as two nights (tests/e2e/pipeline_cli.py
 `run_two_nights`): the first 40 days, a run, then the rest, a run - with one source's
 folder of an early day held back from the first night and delivered with the second (a
-day delivered late), and the planted scenarios (a customer asking to be forgotten and a
-file delivered again) in the last day. The second night merges customers the first
-night kept apart and corrects records of the first. The crash chain's final run, a
-build from scratch over the same files, is the reference: every published table must be
-identical, by content checksum, and every identifier must have the same customer_id. An
-identifier keeps its id across the nights unless the second run logged that id as
-merged into another.
+day delivered late), and the planted scenarios (a customer asking to be forgotten, a
+file delivered again, and late and corrected orders) in the last day. The second night
+merges customers the first night kept apart and corrects records of the first. The crash
+chain's final run, a build from scratch over the same files, is the reference: every
+published table must be identical, by content checksum, and every identifier must have
+the same customer_id. An identifier keeps its id across the nights unless the second run
+logged that id as merged into another.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The whole Definitions object loads, with every asset, check, job and trigger."""
 
+import os
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import dagster as dg
 
+from orchestration import project
 from orchestration.definitions import defs
 from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 from orchestration.defs.resources import SettingsResource
@@ -130,3 +133,19 @@ def test_ingestion_and_the_nightly_job_are_partitioned_by_delivery_day():
         )
         (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == (day - timedelta(days=1)).date().isoformat()
+
+
+def test_the_manifest_is_parsed_again_only_when_the_project_changed(tmp_path, monkeypatch):
+    models, manifest = tmp_path / "models", tmp_path / "target" / "manifest.json"
+    models.mkdir()
+    (models / "a.sql").write_text("select 1")
+    monkeypatch.setattr(project, "PARSED_PATHS", (models,))
+    monkeypatch.setattr(project, "dbt_project", SimpleNamespace(manifest_path=manifest))
+    assert not project.manifest_is_current()  # none yet
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    os.utime(models / "a.sql", (1, 1))
+    os.utime(models, (1, 1))
+    assert project.manifest_is_current()
+    (models / "a.sql").write_text("select 2")  # edited after the parse
+    assert not project.manifest_is_current()
