@@ -15,14 +15,33 @@ from tests.e2e.pipeline_cli import (
 )
 from tests.reliability.crash_chain import Chain, run_chain
 
+# The modules whose tests use the shared clean run (and its crash chain): under `make
+# test`'s two workers (pytest-xdist) they run in one, so the clean run happens once.
+# Every other module runs whole in one worker, so its module fixtures run once.
+CLEAN_RUN_MODULES = (
+    "tests/e2e/test_identity_increments.py",
+    "tests/reliability/test_crash_recovery.py",
+    "tests/reliability/test_failed_run_report.py",
+    "tests/reliability/test_late_and_corrected_data.py",
+    "tests/reliability/test_published_pii.py",
+)
 
-def pytest_collection_modifyitems(items):
-    """Under `make test`'s workers (pytest-xdist, --dist loadgroup) a test runs in the
-    worker of its group: the tests of the shared clean run together, so it runs once,
-    and every other module's tests together, so its module fixtures run once."""
-    for item in items:
-        group = "clean_run" if "clean_run" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+
+def pytest_itemcollected(item):
+    module = item.nodeid.split("::", 1)[0]
+    if "clean_run" in item.fixturenames and module not in CLEAN_RUN_MODULES:
+        raise pytest.UsageError(f"{module} uses clean_run: add it to CLEAN_RUN_MODULES")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "clean_run" if module in CLEAN_RUN_MODULES else module
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
