@@ -28,18 +28,11 @@ from tests.e2e.pipeline_cli import cli, isolated_env, run_cli, table_checksums
 pytestmark = pytest.mark.e2e
 
 
-def e2e_env(root: Path) -> dict[str, str]:
-    """120 days with a 30-day churn horizon: the churn model gets training snapshots
-    (the default 90-day horizon needs about 270 days of history) for less than half the
-    ingestion of 270 days - each delivery day is a partition Dagster records per source."""
-    return {**isolated_env(root), "CHURN_HORIZON_DAYS": "30"}
-
-
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    env = e2e_env(root)
-    run_cli(env, "--customers=400", "--days=120", "--seed=11", module="orchestration.generator")
+    env = isolated_env(root)
+    run_cli(env, "--customers=400", "--days=270", "--seed=11", module="orchestration.generator")
     first = run_cli(env, "run")
     return root, env, first
 
@@ -269,7 +262,7 @@ def test_evaluate_command_writes_the_holdout_report(pipeline):
     assert len(reports) == 1 and f"written to {reports[0]}" in done.stdout
     text = reports[0].read_text()
     assert text.startswith("### Holdout at ") and "Expected purchases by decile" in text
-    # 120 days of data: the churn model's training snapshot, two horizons before the
+    # 270 days of data: the churn model's training snapshot, two horizons before the
     # cutoff (itself 90 days before the as-of date), lies before the first delivery.
     assert "Churn model not evaluated: no 'training' rows" in text
     assert not list((root / "warehouse" / "evaluation").glob("scratch_*"))
@@ -392,7 +385,7 @@ def test_a_broken_file_in_tonights_delivery_keeps_the_published_version(pipeline
     (sessions / tonight).mkdir()
     (sessions / tonight / "sessions.csv.gz").write_bytes(gzip.compress(text)[:-10])  # cut short
 
-    result = cli(e2e_env(copy), "run")
+    result = cli(isolated_env(copy), "run")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "(nightly): FAILED" in result.stdout
     assert (
