@@ -54,7 +54,10 @@ def increments(args: argparse.Namespace, python: str) -> None:
     # The cost is measured, not the gates: the demo plants a truncated file in one day, and
     # the catch-up run of half a year logs far more merges than the trailing nights.
     gates_off = {"QUARANTINE_BLOCKS": "never", "IDENTITY_MERGES_FLOOR": "1000000000"}
-    full_env = {**os.environ, **data_root_env(root / "full"), **gates_off}
+    # The nights run minutes apart, not a day: a lookback window of hours would read
+    # every earlier night again and measure a rebuild, not an increment.
+    no_lookback = {"INCREMENTAL_LOOKBACK_HOURS": "0"}
+    full_env = {**os.environ, **data_root_env(root / "full"), **gates_off, **no_lookback}
     full_env.pop("AS_OF_DATE", None)
     sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
     generate = [python, "-m", "orchestration.generator", *sizes]
