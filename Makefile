@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run demo test lint ui docs evaluate generate reload rollback bench clean
+.PHONY: install run demo deliver test lint ui docs evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,9 +65,14 @@ docs: install
 	cd dbt_project && WAREHOUSE_DIR=$${WAREHOUSE_DIR:-$(CURDIR)/data/warehouse} \
 		../$(BIN)/dbt docs generate --static --target-path $(CURDIR)/data/docs
 
+# HOLD_BACK=N writes the last N delivery days to $$HELD_DIR instead, for `make deliver`.
 generate: install
 	$(BIN)/python -m orchestration.generator --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \
-		$(if $(FORCE),--overwrite)
+		$(if $(FORCE),--overwrite) $(if $(HOLD_BACK),--hold-back $(HOLD_BACK))
+
+# Move the next held-back day (NIGHTS=N: days) into $$LANDING_DIR; `make run` then loads it.
+deliver: install
+	$(BIN)/python -m orchestration.cli deliver $(if $(NIGHTS),--days $(NIGHTS))
 
 # make reload FROM=2026-03-01 TO=2026-03-05: load those delivery days again from scratch
 # (a backfill of their partitions, one run, the days in order), rebuild, publish.

@@ -26,6 +26,8 @@ from orchestration.lib.settings import Settings, load_settings
 DEMO_CUSTOMERS = 10_000
 DEMO_DAYS = 365
 DEMO_SEED = 42
+# The demo's last day is held back, to be delivered as a nightly increment (`deliver`).
+DEMO_HELD_DAYS = 1
 # Which process runs an in-process run, to recognise the runs of a killed process.
 CLI_PID_TAG = "omnichannel/cli_pid"
 CLI_HOST_TAG = "omnichannel/cli_host"
@@ -81,12 +83,42 @@ def generate_demo(settings: Settings) -> None:
         seed=DEMO_SEED,
         landing_dir=settings.landing_dir,
         ground_truth_dir=settings.ground_truth_dir,
+        held_dir=settings.held_dir,
+        hold_back_days=DEMO_HELD_DAYS,
     )
     print(
         f"  {DEMO_CUSTOMERS:,} customers, {DEMO_DAYS} days, seed {DEMO_SEED}: "
         f"{summary['total_rows']:,} rows in {sum(summary['files'].values()):,} files "
-        f"({summary['seconds']} s); ground truth in {settings.ground_truth_dir}"
+        f"({summary['seconds']} s); ground truth in {settings.ground_truth_dir}; "
+        f"held back for `make deliver`: {', '.join(summary['held_days'])}"
     )
+
+
+def deliver(settings: Settings, days: int) -> int:
+    """Move the next held days of a generated data set into the landing directory."""
+    from orchestration.generator.held import deliver_next, delivery_days
+
+    if days < 1:
+        print(f"deliver refused: --days must be at least 1, got {days}", file=sys.stderr)
+        return 2
+    try:
+        delivered = deliver_next(settings.held_dir, settings.landing_dir, days)
+    except FileExistsError as exc:
+        print(f"deliver refused: {exc}", file=sys.stderr)
+        return 2
+    if not delivered:
+        print(
+            f"nothing to deliver: {settings.held_dir} holds no delivery days "
+            "(the demo holds back its last day; `make generate HOLD_BACK=N` holds back N)",
+            file=sys.stderr,
+        )
+        return 2
+    left = len(delivery_days(settings.held_dir))
+    print(
+        f"delivered {', '.join(delivered)} into {settings.landing_dir}; "
+        f"{left} day(s) still held in {settings.held_dir}; `make run` loads them"
+    )
+    return 0
 
 
 def alert(settings: Settings, job_name: str, run_id: str, reason: str) -> None:
@@ -334,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         help="where to cut the data (default: 90 days, or the churn horizon if longer, "
         "before the as-of date)",
     )
+    deliver_cmd = commands.add_parser(
+        "deliver",
+        help="move the next held-back day of a generated data set into the landing directory",
+    )
+    deliver_cmd.add_argument("--days", type=int, default=1, help="how many days (default 1)")
     commands.add_parser("rollback", help="put the previous published version back (twice = undo)")
     commands.add_parser("ui", help="the Dagster UI on the same instance as `run`")
     commands.add_parser("env", help='the environment dbt needs to run by hand: eval "$(... env)"')
@@ -356,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         os.execv(dagster, [str(dagster), "dev", "-m", "orchestration.definitions"])
     if args.command == "rollback":
         return roll_back(settings)
+    if args.command == "deliver":
+        return deliver(settings, args.days)
     if args.command == "evaluate":
         return evaluate(settings, args.cutoff)
     try:

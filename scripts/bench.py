@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.generator.held import delivery_days, move_days
 from orchestration.lib.settings import data_root_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,15 +36,6 @@ def measure(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, flo
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed (exit {os.waitstatus_to_exitcode(status)}): {' '.join(argv)}; see {log}")
     return elapsed, usage.ru_maxrss / 1024
-
-
-def deliver(held: Path, landing: Path, days: list[str]) -> None:
-    """Move these delivery days of every source from `held` into the landing directory."""
-    for day in days:
-        for folder in held.glob(f"*/{day}"):
-            target = landing / folder.relative_to(held)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            folder.rename(target)
 
 
 def increments(args: argparse.Namespace, python: str) -> None:
@@ -66,7 +58,7 @@ def increments(args: argparse.Namespace, python: str) -> None:
     nightly_env = {**full_env, **data_root_env(root / "nightly")}
     held = root / "held"
     shutil.copytree(root / "full" / "landing", held)
-    days = sorted({p.name for p in held.glob("*/*")})
+    days = delivery_days(held)
     middle = len(days) // 2
     nights = {
         f"nights 1-{middle} (first run)": days[:middle],
@@ -79,7 +71,7 @@ def increments(args: argparse.Namespace, python: str) -> None:
     print(f"{f'full build, {len(days)} days':40}{full_seconds:>10.1f}{peak:>12.0f}")
     (root / "nightly" / "landing").mkdir(parents=True)
     for n, (label, batch) in enumerate(nights.items()):
-        deliver(held, root / "nightly" / "landing", batch)
+        move_days(held, root / "nightly" / "landing", batch)
         seconds, peak = measure(run, nightly_env, root / f"night_{n}.log")
         share = f"  ({seconds / full_seconds:.1%} of the full build)" if len(batch) == 1 else ""
         print(f"{label:40}{seconds:>10.1f}{peak:>12.0f}{share}")

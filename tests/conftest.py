@@ -57,7 +57,7 @@ def clean_run(tmp_path_factory) -> CleanRun:
     env = pipeline_env(root)
     run_cli(env, *GENERATOR_ARGS, module="orchestration.generator")
     forgotten = plant_scenarios(root / "landing")
-    nights = run_two_nights(root, tmp_path_factory.mktemp("held"), forgotten)
+    nights = run_two_nights(root, forgotten)
     return CleanRun(root, table_checksums(root / "publish" / "marts.duckdb"), forgotten, nights)
 
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orchestration.generator import fmt
+from orchestration.generator.held import hold_back
 from orchestration.generator.population import (
     BETA_A,
     BETA_B,
@@ -97,27 +98,43 @@ def generate(
     ground_truth_dir: Path | str = "data/ground_truth",
     chunk_size: int = CHUNK_SIZE,
     overwrite: bool = False,
+    held_dir: Path | str | None = None,
+    hold_back_days: int = 0,
 ) -> dict:
     """Write the demo landing files and their ground truth; returns a summary.
 
     A landing directory that already holds files is refused unless `overwrite`
-    (it may be real deliveries); with it, both directories are emptied first so a
-    run never mixes with an earlier one.
+    (it may be real deliveries); with it, every directory is emptied first so a
+    run never mixes with an earlier one. With `held_dir`, the last `hold_back_days`
+    delivery days go there instead of the landing directory, to be delivered later
+    (`held.deliver_next`); the ground truth covers every day.
     """
     if days < 3 or customers < 1:
         raise ValueError(
             f"need days >= 3 and customers >= 1, got days={days} customers={customers}"
         )
+    if hold_back_days and (held_dir is None or not 0 < hold_back_days < days):
+        raise ValueError(f"hold back 1 to {days - 1} days into a held dir, got {hold_back_days}")
     landing, truth = Path(landing_dir).resolve(), Path(ground_truth_dir).resolve()
-    if truth == landing or landing in truth.parents:
-        raise ValueError(f"ground truth dir {truth} must not be inside the landing dir {landing}")
-    if not overwrite and landing.is_dir() and any(p.is_file() for p in landing.rglob("*")):
-        raise FileExistsError(
-            f"{landing} already holds files: refusing to overwrite them "
-            "(pass --overwrite, or FORCE=1 to make generate, to replace them)"
-        )
+    held = None if held_dir is None else Path(held_dir).resolve()
+    for name, other in (("ground truth", truth), ("held", held)):
+        if other is not None and (
+            other == landing or landing in other.parents or other in landing.parents
+        ):
+            raise ValueError(f"{name} dir {other} and the landing dir {landing} must not nest")
+    for d in (landing, held):
+        if (
+            not overwrite
+            and d is not None
+            and d.is_dir()
+            and any(p.is_file() for p in d.rglob("*"))
+        ):
+            raise FileExistsError(
+                f"{d} already holds files: refusing to overwrite them "
+                "(pass --overwrite, or FORCE=1 to make generate, to replace them)"
+            )
     started = time.perf_counter()
-    for d in (landing, truth):
+    for d in (landing, truth, *([held] if held else [])):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
     ctx = Context(seed, customers, days, end_date, chunk_size)
@@ -165,5 +182,6 @@ def generate(
         "anomalies": writer.anomalies,
     }
     (truth / "manifest.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary["held_days"] = hold_back(landing, held, hold_back_days) if held else []
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary

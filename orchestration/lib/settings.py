@@ -42,6 +42,7 @@ SETTING_VARS = (
     "WAREHOUSE_DIR",
     "PUBLISH_DIR",
     "GROUND_TRUTH_DIR",
+    "HELD_DIR",
     "DAGSTER_HOME",
     "AS_OF_DATE",
     "PARTITIONS_START_DATE",
@@ -128,6 +129,8 @@ class Settings:
     as_of_date_override: date | None
     reporting_tz: str
     duckdb: DuckDBLimits
+    # Generated delivery days not delivered yet (`make deliver` moves the next one in).
+    held_dir: Path
     # The first day of the delivery-date partitions (else the first delivery found).
     partitions_start_date: date | None = None
     # False when LANDING_DIR is not set: only then may `cli run` fill it with demo data.
@@ -211,6 +214,7 @@ def data_root_env(root: Path) -> dict[str, str]:
     return {
         "LANDING_DIR": str(root / "landing"),
         "GROUND_TRUTH_DIR": str(root / "ground_truth"),
+        "HELD_DIR": str(root / "held"),
         "WAREHOUSE_DIR": str(root / "warehouse"),
         "PUBLISH_DIR": str(root / "publish"),
         "DAGSTER_HOME": str(root / "dagster"),
@@ -299,6 +303,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         warehouse_dir=warehouse_dir,
         publish_dir=_path(env, "PUBLISH_DIR", "data/publish"),
         ground_truth_dir=_path(env, "GROUND_TRUTH_DIR", "data/ground_truth"),
+        held_dir=_path(env, "HELD_DIR", "data/held"),
         dagster_home=_path(env, "DAGSTER_HOME", "data/dagster"),
         as_of_date_override=_date(env, "AS_OF_DATE"),
         partitions_start_date=_date(env, "PARTITIONS_START_DATE"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.generator.held import delivery_days, move_days
 from orchestration.lib.settings import data_root_env
 from tests.e2e.late_corrections import LateOrders, plant_late_and_corrections
 
@@ -134,17 +135,17 @@ FIRST_NIGHT_DAYS = 40
 LATE_SOURCE = "web_sessions"
 
 
-def run_two_nights(root: Path, held: Path, forgotten_ref: str) -> Nights:
+def run_two_nights(root: Path, forgotten_ref: str) -> Nights:
     """Run the pipeline over root's landing set as two nights (see FIRST_NIGHT_DAYS),
-    holding the second night's folders in `held` meanwhile."""
+    the second night's folders held back in root's held dir and delivered by
+    `cli deliver`, as a user delivers the demo's held-back day."""
     env = pipeline_env(root)
-    landing = root / "landing"
-    days = sorted({p.name for p in landing.glob("*/*")})
+    landing, held = root / "landing", root / "held"
+    days = delivery_days(landing)
     late = landing / LATE_SOURCE / days[10]
-    second = [p for p in landing.glob("*/*") if p.name >= days[FIRST_NIGHT_DAYS]] + [late]
-    for folder in second:
-        (held / folder.relative_to(landing)).parent.mkdir(parents=True, exist_ok=True)
-        folder.rename(held / folder.relative_to(landing))
+    move_days(landing, held, days[FIRST_NIGHT_DAYS:])
+    (held / LATE_SOURCE).mkdir(parents=True, exist_ok=True)
+    late.rename(held / late.relative_to(landing))
     run_cli(env, "run")
     first_night_ids = identifier_ids(root)
     late_orders = plant_late_and_corrections(
@@ -153,8 +154,9 @@ def run_two_nights(root: Path, held: Path, forgotten_ref: str) -> Nights:
         (date.fromisoformat(days[10]), date.fromisoformat(days[FIRST_NIGHT_DAYS - 8])),
         forgotten_ref,
     )
-    for folder in second:
-        (held / folder.relative_to(landing)).rename(folder)
+    # The late folder is the oldest held day: every held day is one more to deliver.
+    run_cli(env, "deliver", f"--days={len(days) - FIRST_NIGHT_DAYS + 1}")
+    assert delivery_days(held) == [] and delivery_days(landing) == days
     done = run_cli(env, "run")
     with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
         merges = con.execute(

@@ -13,7 +13,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration.cli import LandingRefused, nightly_scope, plan_landing
+from orchestration.cli import LandingRefused, main, nightly_scope, plan_landing
 from orchestration.lib.alerts import root_cause
 from orchestration.lib.ingest import ensure_raw_schema
 from orchestration.lib.run_scope import RunScope
@@ -145,3 +145,28 @@ def test_run_takes_the_days_holding_new_files_as_of_the_latest_day_that_is_over(
     )
     with pytest.raises(LandingRefused, match="not over yet"):
         nightly_scope(settings, date(2026, 5, 31))
+
+
+def test_deliver_moves_the_next_held_day_in_and_never_merges_into_a_delivered_one(
+    env, tmp_path, capsys
+):
+    held, landing = tmp_path / "held", tmp_path / "landing"
+    for day in ("2026-07-01", "2026-07-02"):
+        for source in ("web_orders", "pos_transactions"):
+            (held / source / day).mkdir(parents=True)
+            (held / source / day / "part.csv").write_text(f"{source} {day}\n")
+    assert main(["deliver"]) == 0
+    assert sorted(p.relative_to(landing).as_posix() for p in landing.rglob("*.csv")) == [
+        "pos_transactions/2026-07-01/part.csv",
+        "web_orders/2026-07-01/part.csv",
+    ]
+    assert "delivered 2026-07-01" in capsys.readouterr().out
+    (landing / "web_orders" / "2026-07-02").mkdir()  # already (partly) delivered
+    assert main(["deliver"]) == 2
+    assert "nothing was moved" in capsys.readouterr().err
+    assert (held / "pos_transactions" / "2026-07-02" / "part.csv").exists()
+    (landing / "web_orders" / "2026-07-02").rmdir()
+    assert main(["deliver", "--days", "5"]) == 0
+    assert not any(held.rglob("*.csv"))
+    assert main(["deliver"]) == 2
+    assert "holds no delivery days" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -20,22 +21,37 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import generate
+from orchestration.generator.held import deliver_next, delivery_days
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 
 CUSTOMERS, DAYS, SEED = 300, 30, 7
 EXTRA_COLUMNS = {"app_events": {"app_version"}}
 
 
-def _run(root: Path, seed: int = SEED) -> dict:
-    return generate(CUSTOMERS, DAYS, seed, date(2026, 6, 30), root / "landing", root / "truth")
+def _run(root: Path, seed: int = SEED, hold_back_days: int = 0) -> dict:
+    return generate(
+        CUSTOMERS,
+        DAYS,
+        seed,
+        date(2026, 6, 30),
+        root / "landing",
+        root / "truth",
+        held_dir=root / "held",
+        hold_back_days=hold_back_days,
+    )
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("gen")
     return {
-        name: (base / name, _run(base / name, seed))
-        for name, seed in (("a", SEED), ("b", SEED), ("other", SEED + 1))
+        name: (base / name, _run(base / name, seed, hold_back))
+        for name, seed, hold_back in (
+            ("a", SEED, 0),
+            ("b", SEED, 0),
+            ("other", SEED + 1, 0),
+            ("held", SEED, 2),
+        )
     }
 
 
@@ -109,8 +125,43 @@ def test_every_source_has_files_and_every_format_is_used(run):
 
 
 def test_ground_truth_lies_outside_landing(tmp_path):
-    with pytest.raises(ValueError, match="must not be inside"):
+    with pytest.raises(ValueError, match="must not nest"):
         generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "l" / "truth")
+    with pytest.raises(ValueError, match="must not nest"):
+        generate(10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "t", held_dir=tmp_path)
+
+
+def test_held_back_days_are_the_last_ones_and_are_delivered_oldest_first(runs):
+    (full, _), (root, summary) = runs["a"], runs["held"]
+    every_day = sorted({p.parent.name for p in _files(full / "landing")})
+    assert summary["held_days"] == every_day[-2:]
+    landing, held = _hashes(root / "landing"), _hashes(root / "held")
+    assert {p.split("/")[1] for p in held} == set(every_day[-2:])
+    assert {p.split("/")[1] for p in landing} == set(every_day[:-2])
+    # The same bytes as the data set generated without holding back, split in two.
+    assert landing | held == _hashes(full / "landing")
+    assert _hashes(root / "truth") == _hashes(full / "truth")
+
+    copy = root.parent / "held_copy"
+    shutil.copytree(root, copy)
+    assert deliver_next(copy / "held", copy / "landing") == [every_day[-2]]
+    assert delivery_days(copy / "landing") == every_day[:-1]
+    assert deliver_next(copy / "held", copy / "landing", 5) == [every_day[-1]]
+    assert deliver_next(copy / "held", copy / "landing") == []
+    assert _hashes(copy / "landing") == _hashes(full / "landing")
+
+
+def test_a_held_dir_holding_files_is_not_overwritten_unasked(tmp_path):
+    kept = tmp_path / "held" / "web_orders" / "2026-06-01" / "orders.csv"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("order_id\nO1\n")
+    args = (10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "truth")
+    with pytest.raises(FileExistsError, match="already holds files"):
+        generate(*args, held_dir=tmp_path / "held", hold_back_days=1)
+    assert not (tmp_path / "l").exists()
+    generate(*args, overwrite=True, held_dir=tmp_path / "held", hold_back_days=1)
+    assert not kept.exists()
+    assert len(delivery_days(tmp_path / "held")) == 1
 
 
 def test_files_already_in_landing_are_never_overwritten_unasked(tmp_path):
