@@ -408,7 +408,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         if plan == "generate":
-            generate_demo(settings)
+            try:
+                generate_demo(settings)
+            except FileExistsError as exc:  # files of an earlier data set: never replaced
+                print(f"run refused, nothing was written: {exc}", file=sys.stderr)
+                return 2
         else:
             print(f"loading the files already in {settings.landing_dir}")
         from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day

@@ -170,3 +170,23 @@ def test_deliver_moves_the_next_held_day_in_and_never_merges_into_a_delivered_on
     assert not any(held.rglob("*.csv"))
     assert main(["deliver"]) == 2
     assert "holds no delivery days" in capsys.readouterr().err
+
+
+def test_the_demo_is_not_generated_over_an_earlier_data_sets_held_days(tmp_path):
+    held = tmp_path / "held" / "web_orders" / "2026-06-30"
+    held.mkdir(parents=True)
+    (held / "part.csv").write_text("order_id\nO1\n")
+    env = {**os.environ, **data_root_env(tmp_path)}
+    env.pop("AS_OF_DATE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", "--demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "run refused, nothing was written" in done.stderr
+    assert f"{tmp_path / 'held'} already holds files" in done.stderr
+    assert (held / "part.csv").read_text() == "order_id\nO1\n"
+    assert not any((tmp_path / "landing").rglob("*.*"))
