@@ -134,7 +134,7 @@ def generate(
                 "(pass --overwrite, or FORCE=1 to make generate, to replace them)"
             )
     started = time.perf_counter()
-    for d in (landing, truth, *([held] if held else [])):
+    for d in filter(None, (landing, truth, held)):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
     ctx = Context(seed, customers, days, end_date, chunk_size)

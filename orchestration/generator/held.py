@@ -10,14 +10,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from orchestration.lib.settings import DATE_DIR
+from orchestration.lib.settings import delivery_dates_in
 
 
 def delivery_days(root: Path) -> list[str]:
-    """The delivery days under a landing or held directory, oldest first."""
-    if not root.is_dir():
-        return []
-    return sorted({p.name for p in root.glob("*/*") if p.is_dir() and DATE_DIR.match(p.name)})
+    """The delivery days (folder names) under a landing or held directory, oldest first."""
+    return [day.isoformat() for day in delivery_dates_in(root)]
 
 
 def move_days(source_root: Path, target_root: Path, days: list[str]) -> None:

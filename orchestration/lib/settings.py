@@ -77,6 +77,20 @@ def _path(env: Mapping[str, str], var: str, default: str) -> Path:
     return (path if path.is_absolute() else REPO_ROOT / path).resolve()
 
 
+def delivery_dates_in(root: Path) -> list[date]:
+    """The dates of the delivery folders (`<source>/<YYYY-MM-DD>/`) under root, sorted."""
+    if not root.is_dir():
+        return []
+    found = {
+        date.fromisoformat(day.name)
+        for source_dir in root.iterdir()
+        if source_dir.is_dir()
+        for day in source_dir.iterdir()
+        if day.is_dir() and DATE_DIR.match(day.name)
+    }
+    return sorted(found)
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     """What one landing file may cost ingestion. A file over `max_file_bytes` (as stored,
@@ -166,16 +180,7 @@ class Settings:
 
     def delivery_dates(self) -> list[date]:
         """Every delivery date present in the landing directory, sorted."""
-        if not self.landing_dir.is_dir():
-            return []
-        found = {
-            date.fromisoformat(day.name)
-            for source_dir in self.landing_dir.iterdir()
-            if source_dir.is_dir()
-            for day in source_dir.iterdir()
-            if day.is_dir() and DATE_DIR.match(day.name)
-        }
-        return sorted(found)
+        return delivery_dates_in(self.landing_dir)
 
     def landing_problem(self) -> str | None:
         """Why the landing directory cannot be loaded (missing, or no delivery folder in
