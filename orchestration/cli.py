@@ -275,8 +275,7 @@ def execute(job_name: str, scope: RunScope, run_config: dict | None = None) -> i
     print(f"as of {scope.as_of_date}, warehouse {settings.warehouse_path}")
     published = settings.publish_path if "publish/marts_duckdb" in built else "not published"
     try:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            settings.duckdb.apply(con)
+        with settings.duckdb.connect(settings.warehouse_path, read_only=True) as con:
             report = run_report(con, run_id, scope.as_of_date, built)
     except duckdb.Error as exc:  # e.g. another process holds the file
         report = RunReport([], None, [f"(the warehouse could not be read for the summary: {exc})"])

@@ -68,9 +68,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(self.path)
+        con = self.limits.connect(self.path)
         try:
-            self.limits.apply(con)
             yield con
         finally:
             con.close()

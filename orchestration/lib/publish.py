@@ -405,12 +405,13 @@ def _publish(
     parquet_dir = publish_dir / version
     swapped = False
     try:
-        con = duckdb.connect(
-            str(staging_file), config={"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}
+        storage = {"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}
+        con = (
+            duckdb_limits.connect(staging_file, config=storage)
+            if duckdb_limits
+            else duckdb.connect(str(staging_file), config=storage)
         )
         try:
-            if duckdb_limits:
-                duckdb_limits.apply(con)
             con.execute("set enable_progress_bar = false")
             con.execute(f"attach {_literal(str(warehouse_path))} as warehouse (read_only)")
             for table, pii in tables.items():

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.identity_stats import OverMergeLimits
 from orchestration.lib.ingest_sql import lit
@@ -105,11 +107,20 @@ class IngestLimits:
     retry_delay_s: int = 5
 
 
+# Set per connection: a time zone needs the ICU extension, not loaded when a database opens.
+SESSION_TIME_ZONE = "UTC"
+
+
 @dataclass(frozen=True)
 class DuckDBLimits:
-    """Applied to every DuckDB connection the pipeline opens, dbt's included (profiles.yml
-    reads them from WAREHOUSE_DUCKDB_SETTINGS). Beyond `memory_limit` DuckDB spills to
-    `temp_directory`; reports are in UTC whatever the host's time zone."""
+    """Applied to every DuckDB database the pipeline opens, dbt's included (profiles.yml
+    reads them from WAREHOUSE_DUCKDB_CONFIG, the time zone from WAREHOUSE_DUCKDB_SETTINGS).
+    Beyond `memory_limit` DuckDB spills to `temp_directory`; reports are in UTC whatever
+    the host's time zone.
+
+    The limits are given when the database is opened, not SET on each connection:
+    once a database has spilled, DuckDB refuses any SET of `temp_directory`, even to
+    the same value, and dbt-duckdb opens a connection per model on one database."""
 
     memory_limit: str
     threads: int
@@ -117,20 +128,24 @@ class DuckDBLimits:
 
     def config(self) -> dict[str, str]:
         return {
-            "TimeZone": "UTC",
             "memory_limit": self.memory_limit,
             "threads": str(self.threads),
             "temp_directory": str(self.temp_directory),
         }
 
-    def apply(self, con) -> None:
-        """Set the limits on a DuckDB connection (they hold for its whole database)."""
-        for name, value in self.config().items():
-            con.execute(f"set {name} = {lit(value)}")
+    def connect(self, path: Path | str, read_only: bool = False, config: dict | None = None):
+        """A connection to the database at path, opened with the limits (and config)."""
+        limits = {**self.config(), **(config or {})}
+        con = duckdb.connect(str(path), read_only=read_only, config=limits)
+        con.execute(f"set TimeZone = {lit(SESSION_TIME_ZONE)}")
+        return con
 
     def env(self) -> dict[str, str]:
-        """What profiles.yml reads (as a Python literal: `as_native`)."""
-        return {"WAREHOUSE_DUCKDB_SETTINGS": json.dumps(self.config())}
+        """What profiles.yml reads (as Python literals: `as_native`)."""
+        return {
+            "WAREHOUSE_DUCKDB_CONFIG": json.dumps(self.config()),
+            "WAREHOUSE_DUCKDB_SETTINGS": json.dumps({"TimeZone": SESSION_TIME_ZONE}),
+        }
 
 
 @dataclass(frozen=True)

@@ -227,8 +227,7 @@ def evaluate_holdout(
     copy = scratch_dir / "warehouse.duckdb"
     shutil.copyfile(warehouse_path, copy)
     rebuild_features(dbt, scratch_dir, cutoff, horizon_days, duckdb_limits)
-    with duckdb.connect(str(copy)) as con:
-        duckdb_limits.apply(con)
+    with duckdb_limits.connect(copy) as con:
         summaries = read_table(con, "features.customer_purchase_summaries", SNAPSHOT_ORDER)
         features = read_table(con, "features.customer_churn_features", SNAPSHOT_ORDER)
         actuals = actual_outcomes(con, cutoff, horizon_days)

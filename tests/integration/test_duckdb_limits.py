@@ -41,6 +41,30 @@ def test_pipeline_connections_carry_the_limits(monkeypatch, tmp_path):
         assert con.execute("select x from t").fetchall() == [(1,)]
 
 
+def test_connections_after_a_spill_keep_working(monkeypatch, tmp_path):
+    """Once a database has spilled, DuckDB refuses any SET of temp_directory, even to the
+    same value: at 1M customers a per-connection SET failed every model after the first
+    spill. The limits are given when the database opens; later connections to it (the
+    pipeline's, in the same process, and dbt-duckdb's cursor per model) only set the
+    time zone."""
+    limited_settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", "64MiB")
+    settings = load_settings()
+    warehouse = WarehouseResource.from_settings(settings)
+    with warehouse.connect() as con:
+        con.execute(
+            "create table spilled as select i % 500000 as k, md5(i::varchar) as v "
+            "from range(3000000) as r(i) order by v"
+        )
+        # DuckDB creates the directory when it first spills
+        assert settings.duckdb.temp_directory.is_dir(), "the sort did not spill"
+        with warehouse.connect() as again:
+            assert again.execute(SHOW).fetchone()[2:] == (str(tmp_path / "spill"), "UTC")
+        cursor = con.cursor()
+        cursor.execute("set TimeZone = 'UTC'")
+        assert cursor.execute("select count(*) from spilled").fetchone() == (3_000_000,)
+
+
 def test_dbt_connections_carry_the_limits(monkeypatch, tmp_path):
     settings = limited_settings(monkeypatch, tmp_path)
     done = subprocess.run(

@@ -80,7 +80,7 @@ def test_env_prints_what_dbt_needs_to_run_by_hand(tmp_path):
     exported = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     assert exported["WAREHOUSE_DIR"] == str(tmp_path / "warehouse")
     assert exported["AS_OF_DATE"] == "2026-06-30"
-    assert json.loads(exported["WAREHOUSE_DUCKDB_SETTINGS"])["memory_limit"] == f"{2**31}B"
+    assert json.loads(exported["WAREHOUSE_DUCKDB_CONFIG"])["memory_limit"] == f"{2**31}B"
 
 
 def test_scheduled_ingestion_fails_on_a_missing_landing_directory_before_any_write(env, tmp_path):

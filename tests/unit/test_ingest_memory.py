@@ -21,14 +21,12 @@ PEAK_BOUND = LIMIT + 384 * MiB
 CHILD = """
 import json, sys
 from pathlib import Path
-import duckdb
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.ingest import ingest_source
 from orchestration.lib.settings import load_settings
 
 settings = load_settings()
-con = duckdb.connect(sys.argv[1])
-settings.duckdb.apply(con)
+con = settings.duckdb.connect(sys.argv[1])
 result = ingest_source(
     con, SOURCES_BY_NAME["web_orders"], Path(sys.argv[2]), batch_id="b", limits=settings.ingest
 )

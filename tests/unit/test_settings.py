@@ -141,8 +141,8 @@ def test_limits_are_read_with_units_and_reach_dbt(clean_env, tmp_path):
         "never",
     ]
     assert settings.quarantine_rule_for("pos_transactions") == "tonight"
-    assert json.loads(settings.dbt_env()["WAREHOUSE_DUCKDB_SETTINGS"]) == {
-        "TimeZone": "UTC",
+    assert json.loads(settings.dbt_env()["WAREHOUSE_DUCKDB_SETTINGS"]) == {"TimeZone": "UTC"}
+    assert json.loads(settings.dbt_env()["WAREHOUSE_DUCKDB_CONFIG"]) == {
         "memory_limit": f"{6 * 2**30}B",
         "threads": "3",
         "temp_directory": str(tmp_path / "duckdb_tmp"),
