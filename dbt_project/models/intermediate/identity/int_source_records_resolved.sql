@@ -1,6 +1,6 @@
--- The customer of every customer-facing record: the customer of its
--- strongest identifier that resolves (strong before weak, then type
--- priority). A record whose person asked to be forgotten gets no customer.
+-- The customer of every customer-facing record (int_identity__record_customers),
+-- with its reason when it has none. A record whose person asked to be forgotten
+-- gets no customer.
 with
 
 touchpoints as (
@@ -9,40 +9,15 @@ touchpoints as (
 
 ),
 
-record_identifiers as (
+record_customers as (
 
-    select * from {{ ref('int_identity__record_identifiers') }}
-
-),
-
-identifier_clusters as (
-
-    select * from {{ ref('int_identity__identifier_clusters') }}
+    select * from {{ ref('int_identity__record_customers') }}
 
 ),
 
 customers_forgotten as (
 
     select * from {{ ref('int_customers_forgotten') }}
-
-),
-
-record_customers as (
-
-    select
-        record_identifiers.record_key,
-        first(
-            identifier_clusters.customer_id
-            order by
-                identifier_clusters.is_strong desc,
-                {{ identifier_type_rank('identifier_clusters.identifier_type') }} asc,
-                identifier_clusters.identifier_key asc
-        ) filter (where identifier_clusters.customer_id is not null) as customer_id
-    from record_identifiers
-    left join identifier_clusters
-        on record_identifiers.identifier_key = identifier_clusters.identifier_key
-    where record_identifiers.is_resolved_record
-    group by record_identifiers.record_key
 
 ),
 
@@ -56,7 +31,7 @@ final as (
         end as customer_id,
         case
             when customers_forgotten.customer_id is not null then 'forgotten'
-            when record_customers.record_key is null then 'no_identifier'
+            when not coalesce(record_customers.carries_identifier, false) then 'no_identifier'
             when record_customers.customer_id is null then 'only_excluded_identifiers'
         end as unresolved_reason
     from touchpoints
