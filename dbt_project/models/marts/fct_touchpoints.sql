@@ -37,19 +37,33 @@ resolved as (
 
 ),
 
+-- Numbered apart from the rest: a window over every touchpoint sorted the whole
+-- table every night (107 s of a 1M-customer build) for a few redacted rows.
+redacted_keys as (
+
+    select
+        source,
+        source_record_id,
+        'forgotten-' || row_number() over (
+            partition by source
+            order by occurred_at, source_record_id
+        ) as published_record_id
+    from resolved
+    where is_redacted
+
+),
+
 keyed as (
 
     select
-        *,
-        case
-            when is_redacted
-                then 'forgotten-' || row_number() over (
-                    partition by source, is_redacted
-                    order by occurred_at, source_record_id
-                )
-            else source_record_id
-        end as published_record_id
+        resolved.*,
+        coalesce(redacted_keys.published_record_id, resolved.source_record_id)
+            as published_record_id
     from resolved
+    left join redacted_keys
+        on
+            resolved.source = redacted_keys.source
+            and resolved.source_record_id = redacted_keys.source_record_id
 
 ),
 
