@@ -19,7 +19,7 @@ record_identifier_states as (
 
 changed_identifiers as (
 
-    {{ changed_identifiers('record_identifier_states') }}
+    {{ changed_state_keys('record_identifier_states', 'identifier_key') }}
 
 ),
 

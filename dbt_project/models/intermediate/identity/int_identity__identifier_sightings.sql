@@ -15,7 +15,7 @@ record_identifier_states as (
 {% if is_incremental() %}
 changed_identifiers as (
 
-    {{ changed_identifiers('record_identifier_states') }}
+    {{ changed_state_keys('record_identifier_states', 'identifier_key') }}
 
 ),
 {% endif %}

@@ -33,11 +33,7 @@ resolved_record_states as (
 {% if is_incremental() %}
 changed_records as (
 
-    select record_key
-    from resolved_record_states
-    where _state_written_at > (
-        select {{ incremental_read_from('max(_state_written_at)') }} from {{ this }}
-    )
+    {{ changed_state_keys('resolved_record_states', 'record_key') }}
 
     union
 
