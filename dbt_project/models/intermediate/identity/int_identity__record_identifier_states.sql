@@ -123,10 +123,13 @@ current_rows as (
 ),
 
 {% if is_incremental() %}
--- What a changed record carried before and carries no more. A row kept from an
--- earlier build keeps its _state_written_at: a build that stopped before the
--- models downstream read it is caught up by the next one.
-dropped_rows as (
+-- What the changed records carried in the earlier build, as rows no longer
+-- current. A row kept from an earlier build keeps its _state_written_at: a
+-- build that stopped before the models downstream read it is caught up by the
+-- next one. Joined to the changed records alone, not anti-joined to
+-- current_rows: the optimizer cannot know how few records changed and would
+-- otherwise match the whole table first (out of memory at 1M customers).
+previous_rows as (
 
     select
         previous.record_key,
@@ -146,21 +149,31 @@ dropped_rows as (
         end as _state_written_at
     from {{ this }} as previous
     inner join changed_records on previous.record_key = changed_records.record_key
-    left join current_rows
-        on
-            previous.record_key = current_rows.record_key
-            and previous.identifier_key = current_rows.identifier_key
-    where current_rows.record_key is null
+
+),
+
+-- An identifier a changed record still carries takes its current row; one it
+-- carries no more, its earlier row (at most one of each per key).
+candidate_rows as (
+
+    select * from current_rows
+    union all by name
+    select * from previous_rows
 
 ),
 {% endif %}
 
 final as (
 
-    select * from current_rows
     {% if is_incremental() -%}
-    union all by name
-    select * from dropped_rows
+    select *
+    from candidate_rows
+    qualify row_number() over (
+        partition by record_key, identifier_key
+        order by is_current desc
+    ) = 1
+    {%- else -%}
+    select * from current_rows
     {%- endif %}
 
 )
