@@ -7,7 +7,7 @@
 
 with
 
-summaries as (
+summaries as not materialized (
 
     select * from {{ ref('customer_purchase_summaries') }}
 
@@ -19,7 +19,7 @@ orders as (
 
 ),
 
-touchpoints as (
+touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
 

@@ -1,3 +1,7 @@
+{{ config(materialized='table') }}
+
+-- A table, not a view as the other intermediate models are: it ranks every
+-- resolved record, and its data tests and dim_customers would each do that again.
 -- The golden-record profile of each resolved customer: every record of the
 -- customer that carries personal attributes is a candidate, and each attribute
 -- takes the value of the best candidate that has one. Best = highest

@@ -4,7 +4,7 @@
 -- so even a row without attributes would keep a trace of the person.
 with
 
-touchpoints as (
+touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
 
@@ -28,7 +28,7 @@ forgotten_customers as (
 
 ),
 
-channel_catalog as (
+channel_catalog as not materialized (
 
     select * from {{ ref('channel_catalog') }}
 

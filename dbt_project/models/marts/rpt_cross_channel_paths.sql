@@ -4,7 +4,7 @@
 -- last step is the channel they converted in.
 with
 
-journeys as (
+journeys as not materialized (
 
     select * from {{ ref('fct_customer_journeys') }}
 

@@ -8,7 +8,7 @@
 -- customer_id.
 with
 
-identifier_clusters as (
+identifier_clusters as not materialized (
 
     select * from {{ ref('int_identity__identifier_clusters') }}
 

@@ -27,13 +27,13 @@ strong_components as (
 
 ),
 
-weak_attachments as (
+weak_attachments as not materialized (
 
     select * from {{ ref('int_identity__weak_attachments') }}
 
 ),
 
-weak_components as (
+weak_components as not materialized (
 
     select * from {{ ref('int_identity__weak_components') }}
 

@@ -11,7 +11,7 @@
 -- row whose linked_identifier_key is null.
 with
 
-record_identifier_states as (
+record_identifier_states as not materialized (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 
@@ -30,7 +30,9 @@ latest_state as (
 
 ),
 
-current_rows as (
+-- Read twice on an increment: scanned again for the records it needs, not copied
+-- whole (see the import CTE rule, tests/unit/test_dbt_sql_rules.py).
+current_rows as not materialized (
 
     select
         record_key,

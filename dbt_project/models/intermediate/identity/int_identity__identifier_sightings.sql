@@ -6,7 +6,7 @@
 -- no record carries any more keeps a row with record_count 0.
 with
 
-record_identifier_states as (
+record_identifier_states as not materialized (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 

@@ -10,13 +10,13 @@
 -- keeps a row with carries_identifier false.
 with
 
-record_identifier_states as (
+record_identifier_states as not materialized (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 
 ),
 
-identifier_assignments as (
+identifier_assignments as not materialized (
 
     select * from {{ ref('int_identity__identifier_assignments') }}
 

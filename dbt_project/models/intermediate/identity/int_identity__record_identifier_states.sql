@@ -24,7 +24,9 @@ crm_profile_versions as (
 
 ),
 
-records as (
+-- Not materialized: an incremental build reads it twice (its sources, then its
+-- rows), and a materialized copy would hold every record.
+records as not materialized (
 
     select
         touchpoint_key as record_key,
@@ -74,6 +76,21 @@ watermarks as (
     group by source, is_resolved_record
 
 ),
+
+-- The earliest point any source starts reading from, as one value: the scans
+-- of the staging tables skip the row groups ingested before it (the per-source
+-- join below cannot), so a night reads what was ingested since the last one,
+-- not all history. A source the table holds nothing of reads everything.
+read_from as (
+
+    select min({{ incremental_read_from('watermarks.ingested_until') }}) as read_from
+    from (select distinct source, is_resolved_record from records) as record_sources
+    left join watermarks
+        on
+            record_sources.source = watermarks.source
+            and record_sources.is_resolved_record = watermarks.is_resolved_record
+
+),
 {% endif %}
 
 changed_records as (
@@ -85,7 +102,9 @@ changed_records as (
         on
             records.source = watermarks.source
             and records.is_resolved_record = watermarks.is_resolved_record
-    where records._ingested_at > {{ incremental_read_from('watermarks.ingested_until') }}
+    where
+        records._ingested_at > (select read_from.read_from from read_from)
+        and records._ingested_at > {{ incremental_read_from('watermarks.ingested_until') }}
     {%- endif %}
 
 ),

@@ -2,7 +2,7 @@
 -- customer_rfm_history, where the rules are.
 with
 
-history as (
+history as not materialized (
 
     select * from {{ ref('customer_rfm_history') }}
 

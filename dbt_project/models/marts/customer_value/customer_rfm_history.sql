@@ -20,7 +20,7 @@ orders as (
 
 ),
 
-touchpoints as (
+touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
 

@@ -3,7 +3,7 @@
 -- segment on a date (no purchase yet, or not known then) counts as '(none)'.
 with
 
-history as (
+history as not materialized (
 
     select * from {{ ref('customer_rfm_history') }}
 

@@ -1,6 +1,6 @@
 with
 
-history as (
+history as not materialized (
 
     select * from {{ ref('rpt_loyalty_tier_history') }}
 

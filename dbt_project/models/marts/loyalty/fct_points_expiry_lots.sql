@@ -1,6 +1,6 @@
 with
 
-ledger as (
+ledger as not materialized (
 
     select * from {{ ref('fct_points_ledger') }}
 

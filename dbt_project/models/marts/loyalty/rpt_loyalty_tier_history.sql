@@ -6,7 +6,7 @@ customers as (
 
 ),
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('fct_orders') }}
 

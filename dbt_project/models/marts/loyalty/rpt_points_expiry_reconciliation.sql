@@ -6,7 +6,7 @@ lots as (
 
 ),
 
-ledger as (
+ledger as not materialized (
 
     select * from {{ ref('fct_points_ledger') }}
 

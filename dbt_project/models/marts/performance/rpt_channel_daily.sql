@@ -3,7 +3,7 @@
 -- run's as-of date. Every storefront has a row every day, zeros included.
 with
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('fct_orders') }}
 

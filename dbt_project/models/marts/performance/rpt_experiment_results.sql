@@ -23,13 +23,13 @@
 
 with
 
-assignments as (
+assignments as not materialized (
 
     select * from {{ ref('stg_experiment__assignments') }}
 
 ),
 
-touchpoints as (
+touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
     where source in ('experiment_assignments', 'loyalty_ledger')

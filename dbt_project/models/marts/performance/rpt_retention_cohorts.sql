@@ -8,7 +8,7 @@ customers as (
 
 ),
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('fct_orders') }}
 
