@@ -413,14 +413,18 @@ def _top_drivers(evaluation: ChurnEvaluation, x: np.ndarray, p: np.ndarray, n: i
     one feature is set to its training median (all else equal). The `n` features with the
     largest positive drop are the ones raising this customer's risk above a typical value.
     Text like "days_since_last_purchase (+0.213); tickets_90d (+0.041)"; empty when none raises
-    it. One batch prediction per feature, no row loop. Limitation: with strongly correlated
+    it. One batch prediction per feature, no row loop, over the customers whose value is not
+    already the median (for the others the drop is 0: the model scores each row on its own;
+    about half the predictions at 1M customers). Limitation: with strongly correlated
     features (recency and BG/NBD) moving one alone understates it, as the other still carries
     the signal."""
-    contributions = np.empty_like(x)
+    contributions = np.zeros_like(x)
     for j in range(x.shape[1]):
-        x_typical = x.copy()
-        x_typical[:, j] = evaluation.feature_medians[j]
-        contributions[:, j] = p - evaluation.model.predict_proba(x_typical)[:, 1]
+        moved = x[:, j] != evaluation.feature_medians[j]  # a missing value is moved too
+        if moved.any():
+            x_typical = x[moved]
+            x_typical[:, j] = evaluation.feature_medians[j]
+            contributions[moved, j] = p[moved] - evaluation.model.predict_proba(x_typical)[:, 1]
     names = np.asarray(evaluation.feature_columns, dtype=object)
     # Largest contribution first; equal contributions in feature-column order.
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :n]

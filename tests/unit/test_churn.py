@@ -232,6 +232,29 @@ def test_score_output(features, evaluation):
     assert (score(evaluation, features, tier_cutoffs=(0.0, 0.0))["risk_tier"] == "high").all()
 
 
+def test_top_drivers_by_their_definition(features, evaluation):
+    """Each customer's drivers, worked out one customer and one feature at a time: the drop
+    in churn probability when that feature alone is set to its training median. Customers
+    whose value already is the median (a count of 0, say) must come out the same."""
+    scoring_rows = features[features["snapshot_role"] == "scoring"]
+    columns = list(evaluation.feature_columns)
+    x = scoring_rows[columns].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    at_median = (x == evaluation.feature_medians).any(axis=1)
+    picked = np.concatenate([np.flatnonzero(at_median)[:5], np.flatnonzero(~at_median)[:5]])
+    assert len(picked) == 10
+    scored = score(evaluation, scoring_rows.iloc[picked])
+    for i, drivers in zip(picked, scored["top_drivers"], strict=True):
+        one = x[i : i + 1]
+        p = evaluation.model.predict_proba(one)[0, 1]
+        drops = []
+        for j, column in enumerate(columns):
+            typical = one.copy()
+            typical[0, j] = evaluation.feature_medians[j]
+            drops.append((p - evaluation.model.predict_proba(typical)[0, 1], column))
+        top = sorted(drops, key=lambda d: -d[0])[:3]  # stable: ties in column order
+        assert drivers == "; ".join(f"{c} ({d:+.3f})" for d, c in top if d >= 0.0005)
+
+
 def test_score_requires_training_feature_columns(features, evaluation):
     with pytest.raises(ValueError, match=r"missing required column\(s\): \['tickets'\]"):
         score(evaluation, features.drop(columns=["tickets"]))
