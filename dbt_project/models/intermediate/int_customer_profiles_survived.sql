@@ -14,7 +14,7 @@
 -- no resolved record, hence no profile.
 with
 
-resolved_records as (
+resolved_records as not materialized (
 
     select * from {{ ref('int_source_records_resolved') }}
 
@@ -90,7 +90,26 @@ candidates as (
         on
             touchpoints.source = 'web_orders'
             and touchpoints.source_record_id = web_orders.order_id
-    where resolved_records.customer_id is not null
+    where
+        resolved_records.customer_id is not null
+        -- a record with no attribute is no candidate (most events carry only a
+        -- cookie or device); its customer still gets a row, in final
+        and (
+            crm_customers.customer_ref is not null
+            or web_orders.order_id is not null
+            {%- for column, namespace in identifier_namespaces()
+                if column in ['loyalty_id', 'email', 'phone'] %}
+            or touchpoints.{{ column }} is not null
+            {%- endfor %}
+        )
+
+),
+
+customers as (
+
+    select distinct customer_id
+    from resolved_records
+    where customer_id is not null
 
 ),
 
@@ -121,19 +140,20 @@ survived as (
 final as (
 
     select
-        survived.customer_id,
-        full_name.first_name,
-        full_name.last_name,
+        customers.customer_id,
+        survived.full_name['first_name'] as first_name,
+        survived.full_name['last_name'] as last_name,
         survived.email,
         survived.phone,
-        residence.city,
-        residence.country_code,
+        survived.residence['city'] as city,
+        survived.residence['country_code'] as country_code,
         survived.birth_date,
         survived.gender,
         survived.loyalty_id,
         survived.has_marketing_consent,
         survived.signup_date
-    from survived
+    from customers
+    left join survived on customers.customer_id = survived.customer_id
 
 )
 
