@@ -12,6 +12,7 @@
 -- country from one record. Placeholder emails, phones and loyalty ids of the
 -- identifier blocklist are never a customer's value. Forgotten customers have
 -- no resolved record, hence no profile.
+{%- set profile_identifiers = ['loyalty_id', 'email', 'phone'] %}
 with
 
 resolved_records as not materialized (
@@ -60,7 +61,7 @@ candidates as (
             'source_record_id': touchpoints.source_record_id
         } as survivorship_key,
         {%- for column, namespace in identifier_namespaces()
-            if column in ['loyalty_id', 'email', 'phone'] %}
+            if column in profile_identifiers %}
         case
             when
                 lower('{{ namespace }}:' || touchpoints.{{ column }}) not in (
@@ -98,7 +99,7 @@ candidates as (
             crm_customers.customer_ref is not null
             or web_orders.order_id is not null
             {%- for column, namespace in identifier_namespaces()
-                if column in ['loyalty_id', 'email', 'phone'] %}
+                if column in profile_identifiers %}
             or touchpoints.{{ column }} is not null
             {%- endfor %}
         )
