@@ -1,9 +1,12 @@
 """Run suites against the DuckDB warehouse, store the outcome in `dq.check_results`
 and render GX Data Docs.
 
-Tables are read into pandas (only the columns a suite needs, every row: a sample
-could miss a duplicate key), since GX 1.x has no DuckDB data source without the
-duckdb_engine SQLAlchemy dialect.
+Tables are read into pandas (only the columns a suite needs, every row a run has to
+judge: a sample could miss a duplicate key), since GX 1.x has no DuckDB data source
+without the duckdb_engine SQLAlchemy dialect. A run judges what can have changed since
+a run passed it (`ValidationScope`): the raw loads not passed yet, the rows of
+incremental tables changed since (with every row sharing a key with them), the models'
+rows of its as-of date; every row of the other tables.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -42,8 +46,30 @@ create table if not exists {VALIDATED_TABLE} (
     run_id varchar not null,  -- the run that passed it
     primary key (asset, batch_id)
 )"""
+# Per changed-row suite (TableSuite.changed_column), the newest change a run validated
+# without a blocking failure: later runs validate the rows changed after it. A failed
+# run leaves it, so its rows are validated again until a run passes them.
+VALIDATED_CHANGES_TABLE = "dq.validated_changes"
+VALIDATED_CHANGES_DDL = f"""
+create table if not exists {VALIDATED_CHANGES_TABLE} (
+    asset varchar primary key,
+    changed_until timestamp not null,
+    run_id varchar not null  -- the run that passed it
+)"""
 MISSING_TABLE_CHECK = "expect_table_to_exist()"
 SAMPLE_VALUES = 5
+
+
+@dataclass(frozen=True)
+class ValidationScope:
+    """Which rows a run validates besides the raw loads no run has passed: the rows of its
+    as-of date in the models' output history, and the rows of incremental tables changed
+    since the last passing validation (less `lookback_hours`, the incremental models'
+    window) - all of them on a full refresh, which rebuilds those tables."""
+
+    as_of_date: date | None = None
+    full_refresh: bool = False
+    lookback_hours: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,20 +165,63 @@ def _unchecked_rows(suite: TableSuite) -> str:
     )"""
 
 
-def _mark_validated(con, suite: TableSuite, where: str, run_id: str) -> None:
-    """Record the loads of the rows just validated as passed (by this run)."""
-    con.execute(
-        f"""
-        insert or ignore into {VALIDATED_TABLE}
-        select distinct ?, {suite.batch_column}, ?
-        from {suite.schema}.{suite.table}
-        where {where}
-        """,
-        [suite.asset, run_id],
+def _changed_rows(con, suite: TableSuite, scope: ValidationScope) -> str | None:
+    """The rows of a changed-row suite changed since the last passing validation (less the
+    lookback window) and every row sharing a key with one of them; None: every row."""
+    if scope.full_refresh:
+        return None
+    row = con.execute(
+        f"select changed_until from {VALIDATED_CHANGES_TABLE} where asset = ?", [suite.asset]
+    ).fetchone()
+    if row is None:
+        return None
+    since = row[0] - timedelta(hours=scope.lookback_hours)
+    changed = f"\"{suite.changed_column}\" > timestamp '{since.isoformat(sep=' ')}'"
+    key = ", ".join(f'"{c}"' for c in suite.order_by)
+    return (
+        f"{changed} or ({key}) in (select {key} from {suite.schema}.{suite.table} where {changed})"
     )
 
 
-def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path | None):
+def _rows_to_validate(con, suite: TableSuite, scope: ValidationScope) -> str | None:
+    """The suite's where clause for this run (None: every row)."""
+    if suite.batch_column:
+        return _unchecked_rows(suite)
+    if suite.as_of_column and scope.as_of_date:
+        return f"\"{suite.as_of_column}\" = date '{scope.as_of_date.isoformat()}'"
+    if suite.changed_column:
+        return _changed_rows(con, suite, scope)
+    return None
+
+
+def _mark_validated(con, suite: TableSuite, where: str | None, run_id: str) -> None:
+    """Record what a run passed: the loads of the rows it validated, or the newest change
+    of a changed-row suite's table (every older change has been validated)."""
+    table = f"{suite.schema}.{suite.table}"
+    if suite.batch_column:
+        con.execute(
+            f"""
+            insert or ignore into {VALIDATED_TABLE}
+            select distinct ?, {suite.batch_column}, ?
+            from {table}
+            where {where}
+            """,
+            [suite.asset, run_id],
+        )
+    elif suite.changed_column:
+        con.execute(
+            f"""
+            insert or replace into {VALIDATED_CHANGES_TABLE}
+            select ?, max("{suite.changed_column}"), ? from {table}
+            having max("{suite.changed_column}") is not null
+            """,
+            [suite.asset, run_id],
+        )
+
+
+def _validate_suite(
+    con, context, suite: TableSuite, run_id: str, docs_dir: Path | None, scope: ValidationScope
+):
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -167,7 +236,7 @@ def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path
     if docs_dir is not None:  # Data Docs keep the latest validation of each table only
         for sub in (".results", "validations"):
             shutil.rmtree(docs_dir / sub / suite.schema / suite.table, ignore_errors=True)
-    where = _unchecked_rows(suite) if suite.batch_column else None
+    where = _rows_to_validate(con, suite, scope)
     frame = con.execute(suite.select_sql(columns, where)).df()
     batch = (
         context.data_sources.add_pandas(suite.asset)
@@ -197,7 +266,7 @@ def _validate_suite(con, context, suite: TableSuite, run_id: str, docs_dir: Path
                 unexpected_count=(r.result or {}).get("unexpected_count"),
             )
         )
-    if where and not any(r.blocks for r in results):
+    if not any(r.blocks for r in results):
         _mark_validated(con, suite, where, run_id)
     return sorted(results, key=lambda c: c.check)
 
@@ -206,6 +275,7 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists dq")
     con.execute(RESULTS_DDL)
     con.execute(VALIDATED_DDL)
+    con.execute(VALIDATED_CHANGES_DDL)
 
 
 def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
@@ -240,17 +310,18 @@ def validate(
     suites: Iterable[TableSuite],
     run_id: str,
     docs_dir: Path | None = None,
+    scope: ValidationScope = ValidationScope(),
 ) -> list[CheckResult]:
-    """Validate each suite's table, store the results and, given `docs_dir`, render
-    Data Docs there (`index.html`)."""
+    """Validate each suite's table (the rows `scope` and the suite select), store the
+    results and, given `docs_dir`, render Data Docs there (`index.html`)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     suites = list(suites)
     if docs_dir is not None:
         docs_dir = Path(docs_dir)
         docs_dir.mkdir(parents=True, exist_ok=True)
     context = _gx_context(docs_dir)
-    ensure_results_table(con)  # batch suites read which loads were passed
-    results = [r for s in suites for r in _validate_suite(con, context, s, run_id, docs_dir)]
+    ensure_results_table(con)  # batch and changed-row suites read what was passed
+    results = [r for s in suites for r in _validate_suite(con, context, s, run_id, docs_dir, scope)]
     store_results(con, results)
     if docs_dir is not None:
         # Render this call's validations only (earlier pages stay); the index lists all.
@@ -270,6 +341,7 @@ def run_layer(
     run_id: str,
     docs_dir: Path | None = None,
     tables: Iterable[str] | None = None,
+    scope: ValidationScope = ValidationScope(),
 ) -> list[CheckResult]:
     """Validate a layer (`raw`, `staging`, `marts`), or only its `tables` (schema.table)."""
     suites = layer_suites(layer)
@@ -279,4 +351,4 @@ def run_layer(
         if unknown:
             raise ValueError(f"no {layer} suite for {', '.join(sorted(unknown))}")
         suites = [s for s in suites if s.asset in wanted]
-    return validate(con, suites, run_id, docs_dir)
+    return validate(con, suites, run_id, docs_dir, scope)

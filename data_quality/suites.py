@@ -69,6 +69,14 @@ class TableSuite:
     # expectation must be row-wise, and only the rows of loads no run has passed yet are
     # validated: a row's verdict cannot change, and raw only grows.
     batch_column: str | None = None
+    # A column stamping when a row last changed (an incremental model's `_ingested_at`).
+    # Set, a run validates the rows changed since the newest change a passing run
+    # validated, with every row sharing its `order_by` key with one of them (the suite's
+    # grain: a duplicate key needs a changed row).
+    changed_column: str | None = None
+    # A column holding the as-of date of the run that wrote the row (the models' output
+    # history): a run validates its own as-of date's rows; earlier ones do not change.
+    as_of_column: str | None = None
 
     def __post_init__(self) -> None:
         names = [e.check_name for e in self.expectations]
@@ -225,7 +233,10 @@ def staging_suites() -> list[TableSuite]:
             exps.append(
                 in_set("currency", currencies, WARN, "currency has a rate in currency_rates")
             )
-        suites.append(TableSuite("staging", "staging", table, tuple(exps), key))
+        # staging is incremental: a row is new or rewritten when raw brings a version
+        suites.append(
+            TableSuite("staging", "staging", table, tuple(exps), key, changed_column="_ingested_at")
+        )
     return suites
 
 
@@ -333,7 +344,10 @@ def marts_suites() -> list[TableSuite]:
         exps += _marts_extra(asset, segments, channels)
         schema, table = asset.split(".")
         derived = MARTS_DERIVED.get(asset, {})
-        suites.append(TableSuite("marts", schema, table, tuple(exps), key, derived))
+        as_of = "as_of_date" if schema == "ml" else None  # the models append a date a run
+        suites.append(
+            TableSuite("marts", schema, table, tuple(exps), key, derived, as_of_column=as_of)
+        )
     return suites
 
 

@@ -2,13 +2,14 @@
 ones pass, results land in dq.check_results, Data Docs are written, and an ERROR
 failure blocks what is downstream in Dagster."""
 
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
-from data_quality.results import MISSING_TABLE_CHECK, run_layer
+from data_quality.results import MISSING_TABLE_CHECK, ValidationScope, run_layer
 from data_quality.suites import ERROR, WARN, layer_suites
 from orchestration.defs.quality.expectations import (
     RAW_CHECK_NAME,
@@ -17,8 +18,9 @@ from orchestration.defs.quality.expectations import (
     gx_gate,
     gx_raw,
 )
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME, raw_table_ddl
+from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import load_settings
 
 RFM_COLUMNS = "customer_id, as_of_date, r_score, f_score, m_score, fm_score, rfm_segment"
@@ -212,6 +214,85 @@ def test_staging_suite_checks_keys_after_dedup_and_currency(tmp_path):
     }
 
 
+def test_staging_suites_validate_the_rows_changed_since_a_run_passed_them(tmp_path):
+    """Staging is incremental: a run judges the rows ingested since the newest one a
+    passing run judged, with every row sharing a key with them (a duplicate needs a new
+    row); a failed run leaves its rows to the next; a full refresh judges every row."""
+    unique = "expect_column_values_to_be_unique(order_id)"
+
+    def load(con, at, orders):
+        con.executemany(
+            "insert into staging.stg_web__orders values (?, 'USD', ?)",
+            [(order, f"2024-01-0{at} 03:00:00") for order in orders],
+        )
+
+    def validate(con, run, **scope):
+        (result,) = [
+            r
+            for r in run_layer(
+                con,
+                "staging",
+                run,
+                tables=["staging.stg_web__orders"],
+                scope=ValidationScope(**scope),
+            )
+            if r.check == unique
+        ]
+        return result.success, result.observed_value
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema staging")
+        con.execute(
+            "create table staging.stg_web__orders "
+            "(order_id varchar, currency varchar, _ingested_at timestamp)"
+        )
+        load(con, 1, ["O1", "O2", "O2"])
+        assert validate(con, "run-1") == (False, "2 unexpected of 3 rows, e.g. ['O2']")
+        con.execute("delete from staging.stg_web__orders where order_id = 'O2'")
+        load(con, 2, ["O3"])  # the failed run passed nothing: day 1 is judged again
+        assert validate(con, "run-2") == (True, "0 unexpected of 2 rows")
+        load(con, 3, ["O4", "O1"])  # O1 again: found through the new row's key
+        assert validate(con, "run-3") == (False, "2 unexpected of 3 rows, e.g. ['O1']")
+        con.execute("delete from staging.stg_web__orders where order_id = 'O1'")
+        load(con, 4, ["O5"])
+        assert validate(con, "run-4") == (True, "0 unexpected of 2 rows")  # O4 and O5
+        assert validate(con, "run-5") == (True, "0 unexpected of 0 rows")
+        # the lookback window judges again what was stamped in the last hours
+        assert validate(con, "run-6", lookback_hours=24) == (True, "0 unexpected of 1 rows")
+        assert validate(con, "run-7", full_refresh=True) == (True, "0 unexpected of 3 rows")
+        passed = con.execute("select changed_until, run_id from dq.validated_changes").fetchall()
+    assert passed == [(datetime(2024, 1, 4, 3), "run-7")]
+
+
+def test_model_outputs_are_validated_for_the_runs_as_of_date(tmp_path):
+    """The models append a date each run: the earlier dates were judged by their runs."""
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema ml")
+        con.execute(
+            "create table ml.customer_churn (customer_id varchar, as_of_date date, "
+            "churn_probability double, risk_tier varchar)"
+        )
+        con.execute(
+            "insert into ml.customer_churn values ('K1', '2024-03-01', 1.5, 'high'), "
+            "('K1', '2024-03-02', 0.5, 'medium'), ('K2', '2024-03-02', 0.1, 'low')"
+        )
+
+        def failures(as_of):
+            results = run_layer(
+                con, "marts", f"run-{as_of}", tables=["ml.customer_churn"],
+                scope=ValidationScope(as_of_date=as_of),
+            )  # fmt: skip
+            assert {r.observed_value for r in results if r.success} <= {
+                f"0 unexpected of {2 if as_of.day == 2 else 1} rows"
+            }
+            return sorted(r.check for r in results if not r.success)
+
+        assert failures(date(2024, 3, 2)) == []
+        assert failures(date(2024, 3, 1)) == [
+            "expect_column_values_to_be_between(churn_probability)"
+        ]
+
+
 def test_missing_table_or_column_fails_with_a_reason(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create schema ml")
@@ -260,9 +341,13 @@ def test_error_failure_in_marts_blocks_publishing_in_dagster(tmp_path, bad):
     others = [dg.AssetSpec(k) for k in check_results.dependency_keys if k != DIM_KEY]
     result = dg.materialize(
         [dim_customers, check_results, published, gx_gate, *others],
-        resources={"warehouse": WarehouseResource.from_settings(load_settings(), db)},
+        resources={
+            "warehouse": WarehouseResource.from_settings(load_settings(), db),
+            "settings": SettingsResource.from_environment(),
+        },
         selection=dg.AssetSelection.assets(dim_customers, check_results, published).without_checks()
         | dg.AssetSelection.checks(dg.AssetCheckKey(RESULTS_KEY, "marts__dim_customers")),
+        tags=RunScope(date(2024, 3, 1)).tags(),
         raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()

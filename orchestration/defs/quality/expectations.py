@@ -3,7 +3,9 @@
 raw: one check `gx_expectations` per ingestion asset (one step for the layer). An
 ERROR failure blocks dbt, so nothing built from broken raw data is published.
 
-staging and marts: their tables come out of the dbt multi-assets, and a blocking
+staging and marts: a run validates the staging rows changed since a run passed them
+and the models' rows of its as-of date, every row of the marts. Their tables come out
+of the dbt multi-assets, and a blocking
 check on one of those outputs makes Dagster split the dbt step around it (dbt then
 runs tests of models another step has not built yet). So, as for the identity gate,
 the asset `dq/check_results` runs these suites once every mart is built, and one
@@ -18,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from data_quality.suites import TableSuite, layer_suites
-from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 
 RESULTS_KEY = dg.AssetKey(["dq", "check_results"])
 RAW_CHECK_NAME = "gx_expectations"
@@ -121,12 +123,20 @@ _GATED_SUITES = {_gate_check_name(s): s for layer in GATED_LAYERS for s in layer
     "$WAREHOUSE_DIR/data_docs.",
 )
 def check_results(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    from data_quality.results import validate
+    from data_quality.results import ValidationScope, validate
 
+    run = settings.scope(context)
+    scope = ValidationScope(
+        as_of_date=run.as_of_date,
+        full_refresh=run.full_refresh,
+        lookback_hours=settings.settings.incremental_lookback_hours,
+    )
     with warehouse.connect() as con:
-        results = validate(con, _GATED_SUITES.values(), context.run.run_id, _docs_dir(warehouse))
+        results = validate(
+            con, _GATED_SUITES.values(), context.run.run_id, _docs_dir(warehouse), scope
+        )
     failed = [r for r in results if not r.success]
     return dg.MaterializeResult(
         metadata={
