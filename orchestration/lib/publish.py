@@ -18,7 +18,9 @@ never a mix. The two swaps (DuckDB file, Parquet link) are each atomic; they
 happen one after the other, so for a moment the Parquet set may still be the
 older version. `rollback()` swaps current and previous the same way.
 
-Columns the dbt YAML marks `meta: {pii: true}` are replaced by a keyed hash
+Columns whose name starts with `_` are the warehouse's bookkeeping (change stamps,
+internal keys of incremental models) and are left out. Columns the dbt YAML marks
+`meta: {pii: true}` are replaced by a keyed hash
 (sha256 of key and value: stable across runs for joins, not reversible without
 the key, which never enters the file). Before the swap, every other text column
 is scanned for e-mail addresses and phone numbers, and joined against the raw
@@ -54,6 +56,9 @@ LOCK_NAME = ".publish.lock"
 # Temp names of `_temp_name()`, and the WAL or spill directory DuckDB may leave beside one.
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp(\..+)?$")
 HASH_KEY_VAR = "PUBLISH_HASH_KEY"
+# Columns the warehouse keeps for itself (an incremental model's change stamps and
+# internal keys) start with this and are never published.
+BOOKKEEPING_PREFIX = "_"
 # The published file is written in the storage format of DuckDB 1.0, which every
 # DuckDB from 1.0 on reads (BI tools bundle DuckDB 1.x; the pipeline's own may be newer).
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
@@ -184,7 +189,7 @@ def _point(link: Path, target: str) -> None:
 
 
 def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key: str) -> None:
-    columns = [
+    found = [
         c
         for (c,) in con.execute(
             "select column_name from duckdb_columns() where database_name = 'warehouse' "
@@ -192,8 +197,9 @@ def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key
             [table],
         ).fetchall()
     ]
-    if not columns:
+    if not found:
         raise ValueError(f"marts.{table} is not in the warehouse: build it before publishing")
+    columns = [c for c in found if not c.startswith(BOOKKEEPING_PREFIX)]
     unknown = sorted(set(pii) - set(columns))
     if unknown:
         raise ValueError(f"marts.{table} has no column {unknown} marked pii in the dbt YAML")

@@ -22,8 +22,8 @@ def make_warehouse(path, orders: int):
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
         con.execute(
-            "create table marts.fct_orders as "
-            "select range as id, 'crm:C' || range as customer_id from range(?)",
+            "create table marts.fct_orders as select range as id, 'crm:C' || range as "
+            "customer_id, current_timestamp as _changed_at from range(?)",
             [orders],
         )
         con.execute("create table marts.internal_only as select 1 as secret")
@@ -78,7 +78,8 @@ def test_publish_copies_only_allow_listed_tables_and_hashes_pii(tmp_path):
         ("fct_orders",)
     ]
     expected = [(i, hashlib.sha256(f"{KEY}crm:C{i}".encode()).hexdigest()) for i in range(3)]
-    assert read(result.path, "select id, customer_id from fct_orders order by id") == expected
+    # the warehouse's bookkeeping (`_changed_at`) stays behind
+    assert read(result.path, "select * from fct_orders order by id") == expected
     # The Parquet set is the same masked content, behind the `parquet` link.
     assert (publish_dir / "parquet").is_symlink()
     assert os.readlink(publish_dir / "parquet") == result.parquet.name
