@@ -1,7 +1,15 @@
-{{ config(materialized='table') }}
+-- depends_on: {{ ref('int_source_record_changes') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key='customer_id',
+) }}
 
--- A table, not a view as the other intermediate models are: it ranks every
--- resolved record, and its data tests and dim_customers would each do that again.
+-- Not a view as the other intermediate models are: it ranks every resolved record,
+-- and its data tests and dim_customers would each do that again. An incremental
+-- build recomputes the customers whose records changed since the newest row it
+-- wrote (macros/incremental_read_from.sql, changed_customers), and removes those
+-- left with no record.
 -- The golden-record profile of each resolved customer: every record of the
 -- customer that carries personal attributes is a candidate, and each attribute
 -- takes the value of the best candidate that has one. Best = highest
@@ -15,9 +23,28 @@
 {%- set profile_identifiers = ['loyalty_id', 'email', 'phone'] %}
 with
 
+{% if is_incremental() %}
+changed_customers as (
+
+    {{ changed_customers(ref('int_source_record_changes')) }}
+
+),
+
+rewritten_rows as (
+
+    select customer_id
+    from {{ this }}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+
+),
+{% endif %}
+
 resolved_records as not materialized (
 
     select * from {{ ref('int_source_records_resolved') }}
+    {%- if is_incremental() %}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
@@ -152,10 +179,11 @@ final as (
         survived.gender,
         survived.loyalty_id,
         survived.has_marketing_consent,
-        survived.signup_date
+        survived.signup_date,
+        cast(current_timestamp as timestamp) as _changed_at
     from customers
     left join survived on customers.customer_id = survived.customer_id
 
 )
 
-select * from final
+{{ replace_keys_batch('final', 'rewritten_rows') }}

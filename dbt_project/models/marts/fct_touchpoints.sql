@@ -1,16 +1,60 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key='touchpoint_key',
+) }}
+
+-- An incremental build rewrites the records whose resolution changed since the
+-- newest row it wrote (int_source_records_resolved._changed_at: new or later
+-- versions, re-resolved, forgotten) and every redacted record, which are numbered
+-- together; the rows they had go, under whatever key (macros/incremental_replace_keys).
 with
 
-touchpoints as (
+touchpoints as not materialized (
 
     select * from {{ ref('int_touchpoints_unioned') }}
 
 ),
 
-resolved_records as (
+resolved_records as not materialized (
 
     select * from {{ ref('int_source_records_resolved') }}
 
 ),
+
+{% if is_incremental() %}
+changed_keys as (
+
+    select record_key
+    from resolved_records
+    where _changed_at > (
+        select {{ incremental_read_from('max(_changed_at)') }} from {{ this }}
+    )
+
+    union
+
+    select record_key
+    from resolved_records
+    where
+        unresolved_reason = 'forgotten'
+        and source in ('crm_customers', 'experiment_assignments')
+
+),
+
+-- the rows the rewritten records have now: under their record key, or redacted
+rewritten_rows as (
+
+    select touchpoint_key
+    from {{ this }}
+    where
+        touchpoint_key in (select changed_keys.record_key from changed_keys)
+        or (
+            source in ('crm_customers', 'experiment_assignments')
+            and source_record_id like 'forgotten-%'
+        )
+
+),
+{% endif %}
 
 resolved as (
 
@@ -30,10 +74,10 @@ resolved as (
         and touchpoints.source in ('crm_customers', 'experiment_assignments')
             as is_redacted
     from touchpoints
-    left join resolved_records
-        on
-            touchpoints.source = resolved_records.source
-            and touchpoints.source_record_id = resolved_records.source_record_id
+    left join resolved_records on touchpoints.touchpoint_key = resolved_records.record_key
+    {%- if is_incremental() %}
+    where touchpoints.touchpoint_key in (select changed_keys.record_key from changed_keys)
+    {%- endif %}
 
 ),
 
@@ -79,9 +123,10 @@ final as (
         touchpoint_type,
         is_customer_action,
         customer_id,
-        order_id
+        order_id,
+        cast(current_timestamp as timestamp) as _changed_at
     from keyed
 
 )
 
-select * from final
+{{ replace_keys_batch('final', 'rewritten_rows') }}
