@@ -295,6 +295,14 @@ MARTS_NON_NEGATIVE: dict[str, tuple[str, ...]] = {
 }
 
 
+# Incremental marts: the column stamping the build that last wrote a row (every row
+# a build writes carries the same stamp; a key's rows are replaced together).
+MARTS_CHANGED_AT: dict[str, str] = {
+    "marts.fct_touchpoints": "_changed_at",
+    "marts.fct_customer_journeys": "_changed_at",
+}
+
+
 # Store returns are not linked to their sales, so a store day's return_rate may exceed
 # 1 (documented); for web and app it is the share of the day's orders returned.
 MARTS_DERIVED: dict[str, dict[str, str]] = {
@@ -346,7 +354,16 @@ def marts_suites() -> list[TableSuite]:
         derived = MARTS_DERIVED.get(asset, {})
         as_of = "as_of_date" if schema == "ml" else None  # the models append a date a run
         suites.append(
-            TableSuite("marts", schema, table, tuple(exps), key, derived, as_of_column=as_of)
+            TableSuite(
+                "marts",
+                schema,
+                table,
+                tuple(exps),
+                key,
+                derived,
+                changed_column=MARTS_CHANGED_AT.get(asset),
+                as_of_column=as_of,
+            )
         )
     return suites
 

@@ -2,6 +2,7 @@
 ones pass, results land in dq.check_results, Data Docs are written, and an ERROR
 failure blocks what is downstream in Dagster."""
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME, raw_table_ddl
 from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import load_settings
+from orchestration.project import dbt_project, prepare_manifest
 
 RFM_COLUMNS = "customer_id, as_of_date, r_score, f_score, m_score, fm_score, rfm_segment"
 CLEAN_RFM = [
@@ -417,3 +419,32 @@ def test_checks_cover_every_source_staging_model_and_mart_of_the_project():
     assert {k.name for k in gx_gate.check_keys} == {
         f"{k.path[0]}__{k.path[1]}" for k in check_results.dependency_keys
     }
+
+
+def test_changed_row_suites_follow_the_incremental_models():
+    """A suite judges changed rows only where dbt replaces a key's rows together and
+    stamps them: an incremental model with the column (and every such mart has one)."""
+    prepare_manifest()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        f"{n['schema']}.{n['name']}": n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+    }
+    changed = {
+        s.asset: s.changed_column
+        for layer in ("staging", "marts")
+        for s in layer_suites(layer)
+        if s.changed_column
+    }
+    for asset, column in changed.items():
+        assert models[asset]["config"]["materialized"] == "incremental", asset
+        assert column in models[asset]["columns"], asset
+    stamped_marts = {
+        name
+        for name, node in models.items()
+        if node["schema"] == "marts"
+        and node["config"]["materialized"] == "incremental"
+        and "_changed_at" in node["columns"]
+    }
+    assert stamped_marts == {a for a in changed if a.startswith("marts.")}

@@ -1,19 +1,46 @@
+-- depends_on: {{ ref('int_source_record_changes') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key='customer_id',
+) }}
+
 -- Each customer's actions in time order (what the company did or recorded -
 -- sends, profile writes, points postings, test assignments - is left out),
 -- with the channel switches between consecutive actions and where the first
 -- purchase falls. Ties in time are ordered by touchpoint_key, so the sequence
--- is the same every run.
+-- is the same every run. An incremental build recomputes the journeys of the
+-- customers whose records changed since the newest row it wrote.
 with
+
+{% if is_incremental() %}
+changed_customers as (
+
+    {{ changed_customers(ref('int_source_record_changes')) }}
+
+),
+
+rewritten_rows as (
+
+    select distinct customer_id
+    from {{ this }}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+
+),
+{% endif %}
 
 touchpoints as (
 
     select * from {{ ref('fct_touchpoints') }}
+    {%- if is_incremental() %}
+    where customer_id in (select changed_customers.customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers_aggregated') }}
 
 ),
 
@@ -74,9 +101,10 @@ final as (
         -- a customer who never bought is still before their first purchase
         coalesce(touchpoint_sequence < first_purchase_sequence, true)
             as is_before_first_purchase,
-        is_first_purchase
+        is_first_purchase,
+        cast(current_timestamp as timestamp) as _changed_at
     from with_first_purchase
 
 )
 
-select * from final
+{{ replace_keys_batch('final', 'rewritten_rows') }}
