@@ -11,6 +11,7 @@ rows of its as-of date; every row of the other tables.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections.abc import Iterable
@@ -57,6 +58,9 @@ create table if not exists {VALIDATED_CHANGES_TABLE} (
     run_id varchar not null  -- the run that passed it
 )"""
 MISSING_TABLE_CHECK = "expect_table_to_exist()"
+# Rows of a table handed to GX at a time (the pipeline passes DQ_CHUNK_ROWS): pandas
+# holds about 100-200 bytes a row for the columns a suite reads.
+CHUNK_ROWS = 2_000_000
 SAMPLE_VALUES = 5
 
 
@@ -219,8 +223,30 @@ def _mark_validated(con, suite: TableSuite, where: str | None, run_id: str) -> N
         )
 
 
+def _merged(by_part) -> tuple[dict, dict | None]:
+    """One expectation's results over the parts of a table as one result: counts summed,
+    unexpected values of every part, the first error raised."""
+    results = [r.result or {} for r in by_part]
+    exception = next((r.exception_info for r in by_part if _errors(r.exception_info)), None)
+    if len(results) == 1 or any("unexpected_count" not in r for r in results):
+        return results[0], exception or by_part[0].exception_info
+    return {
+        "unexpected_count": sum(r["unexpected_count"] for r in results),
+        "element_count": sum(r.get("element_count") or 0 for r in results),
+        "partial_unexpected_list": [
+            v for r in results for v in r.get("partial_unexpected_list") or []
+        ],
+    }, exception
+
+
 def _validate_suite(
-    con, context, suite: TableSuite, run_id: str, docs_dir: Path | None, scope: ValidationScope
+    con,
+    context,
+    suite: TableSuite,
+    run_id: str,
+    docs_dir: Path | None,
+    scope: ValidationScope,
+    chunk_rows: int,
 ):
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -237,7 +263,11 @@ def _validate_suite(
         for sub in (".results", "validations"):
             shutil.rmtree(docs_dir / sub / suite.schema / suite.table, ignore_errors=True)
     where = _rows_to_validate(con, suite, scope)
-    frame = con.execute(suite.select_sql(columns, where)).df()
+    table = f"{suite.schema}.{suite.table}"
+    rows = con.execute(
+        f"select count(*) from {table}" + (f" where {where}" if where else "")
+    ).fetchone()[0]
+    parts = max(1, math.ceil(rows / chunk_rows))
     batch = (
         context.data_sources.add_pandas(suite.asset)
         .add_dataframe_asset(suite.asset)
@@ -248,22 +278,34 @@ def _validate_suite(
             name=suite.asset, data=batch, suite=context.suites.add(suite.to_gx())
         )
     )
-    outcome = definition.run(
-        batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id)
-    )
+    # Rows of equal keys share a part, so a duplicate key is found within one.
+    key = ", ".join(f'"{c}"' for c in suite.order_by)
+    outcomes = []
+    for part in range(parts):
+        in_part = f"hash({key}) % {parts} = {part}" if parts > 1 else None
+        frame = con.execute(
+            suite.select_sql(columns, " and ".join(f"({w})" for w in (where, in_part) if w))
+        ).df()
+        name = run_id if parts == 1 else f"{run_id} part {part + 1} of {parts}"
+        outcome = definition.run(
+            batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=name)
+        )
+        del frame
+        outcomes.append(outcome.results)
     results = []
-    for r in outcome.results:
-        meta = r.expectation_config.meta
+    for by_part in zip(*outcomes, strict=True):
+        meta = by_part[0].expectation_config.meta
+        result, exception = _merged(by_part)
         results.append(
             CheckResult(
                 run_id=run_id,
                 layer=suite.layer,
                 asset=suite.asset,
                 check=meta["check"],
-                success=bool(r.success),
-                observed_value=_observed(r.result or {}, r.exception_info),
+                success=all(r.success for r in by_part),
+                observed_value=_observed(result, exception),
                 severity=meta["severity"],
-                unexpected_count=(r.result or {}).get("unexpected_count"),
+                unexpected_count=result.get("unexpected_count"),
             )
         )
     if not any(r.blocks for r in results):
@@ -311,9 +353,12 @@ def validate(
     run_id: str,
     docs_dir: Path | None = None,
     scope: ValidationScope = ValidationScope(),
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[CheckResult]:
     """Validate each suite's table (the rows `scope` and the suite select), store the
-    results and, given `docs_dir`, render Data Docs there (`index.html`)."""
+    results and, given `docs_dir`, render Data Docs there (`index.html`). A table with
+    more than `chunk_rows` rows to judge is read in parts of about that many (by a hash
+    of its key), so memory does not grow with it."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     suites = list(suites)
     if docs_dir is not None:
@@ -321,7 +366,11 @@ def validate(
         docs_dir.mkdir(parents=True, exist_ok=True)
     context = _gx_context(docs_dir)
     ensure_results_table(con)  # batch and changed-row suites read what was passed
-    results = [r for s in suites for r in _validate_suite(con, context, s, run_id, docs_dir, scope)]
+    results = [
+        r
+        for s in suites
+        for r in _validate_suite(con, context, s, run_id, docs_dir, scope, chunk_rows)
+    ]
     store_results(con, results)
     if docs_dir is not None:
         # Render this call's validations only (earlier pages stay); the index lists all.
@@ -342,6 +391,7 @@ def run_layer(
     docs_dir: Path | None = None,
     tables: Iterable[str] | None = None,
     scope: ValidationScope = ValidationScope(),
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[CheckResult]:
     """Validate a layer (`raw`, `staging`, `marts`), or only its `tables` (schema.table)."""
     suites = layer_suites(layer)
@@ -351,4 +401,4 @@ def run_layer(
         if unknown:
             raise ValueError(f"no {layer} suite for {', '.join(sorted(unknown))}")
         suites = [s for s in suites if s.asset in wanted]
-    return validate(con, suites, run_id, docs_dir, scope)
+    return validate(con, suites, run_id, docs_dir, scope, chunk_rows)

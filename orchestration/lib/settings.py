@@ -54,6 +54,7 @@ SETTING_VARS = (
     "CHURN_HORIZON_DAYS",
     "CHURN_REFIT_DAYS",
     "INCREMENTAL_LOOKBACK_HOURS",
+    "DQ_CHUNK_ROWS",
     "INGEST_",
     "DUCKDB_",
     "QUARANTINE_",
@@ -174,6 +175,9 @@ class Settings:
     # they hold: a clock set back between runs loses nothing (dbt var
     # incremental_lookback_hours).
     incremental_lookback_hours: int = 2
+    # Rows of a table the quality suites hand Great Expectations at a time (the memory
+    # they take grows with it, not with the table).
+    dq_chunk_rows: int = 2_000_000
     ingest: IngestLimits = field(default_factory=IngestLimits)
     quarantine_rule: str = "tonight"
     quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
@@ -339,6 +343,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             int,
             0,
             24 * 30,
+        ),
+        dq_chunk_rows=_number(
+            env, "DQ_CHUNK_ROWS", str(Settings.dq_chunk_rows), int, 1_000, 1_000_000_000
         ),
         ingest=IngestLimits(
             max_file_bytes=_bytes(env, "INGEST_MAX_FILE_BYTES", IngestLimits.max_file_bytes),

@@ -216,6 +216,44 @@ def test_staging_suite_checks_keys_after_dedup_and_currency(tmp_path):
     }
 
 
+def test_a_table_read_in_parts_gives_the_verdicts_of_a_whole_read(tmp_path):
+    """Parts split by a hash of the key: a duplicate key is always within one part, the
+    counts add up and the unexpected values of every part are listed."""
+    orders = [f"O{i}" for i in range(40)] + ["O7", "O7", "O9", None, None]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema staging")
+        con.execute(
+            "create table staging.stg_web__orders "
+            "(order_id varchar, currency varchar, _ingested_at timestamp)"
+        )
+        con.executemany(
+            "insert into staging.stg_web__orders values (?, ?, '2024-01-01')",
+            [(o, "XYZ" if i % 10 == 0 else "USD") for i, o in enumerate(orders)],
+        )
+
+        def verdicts(chunk_rows):
+            return {
+                r.check: (r.success, r.unexpected_count, r.observed_value)
+                for r in run_layer(
+                    con,
+                    "staging",
+                    f"run-{chunk_rows}",
+                    tables=["staging.stg_web__orders"],
+                    chunk_rows=chunk_rows,
+                )
+            }
+
+        whole, in_parts = verdicts(1_000), verdicts(4)  # 45 rows: one part, or 12
+    assert whole == in_parts
+    assert whole["expect_column_values_to_be_unique(order_id)"] == (
+        False,
+        5,
+        "5 unexpected of 45 rows, e.g. ['O7', 'O9']",
+    )
+    assert whole["expect_column_values_to_not_be_null(order_id)"][:2] == (False, 2)
+    assert whole["expect_column_values_to_be_in_set(currency)"][:2] == (False, 5)
+
+
 def test_staging_suites_validate_the_rows_changed_since_a_run_passed_them(tmp_path):
     """Staging is incremental: a run judges the rows ingested since the newest one a
     passing run judged, with every row sharing a key with them (a duplicate needs a new
@@ -389,7 +427,10 @@ def test_error_failure_in_raw_blocks_what_is_built_on_it(tmp_path):
 
     result = dg.materialize(
         [survey_responses, staged, gx_raw],
-        resources={"warehouse": WarehouseResource.from_settings(load_settings(), db)},
+        resources={
+            "warehouse": WarehouseResource.from_settings(load_settings(), db),
+            "settings": SettingsResource.from_environment(),
+        },
         selection=dg.AssetSelection.assets(survey_responses, staged).without_checks()
         | dg.AssetSelection.checks(dg.AssetCheckKey(raw_key, RAW_CHECK_NAME)),
         raise_on_error=False,

@@ -95,14 +95,26 @@ _RAW_SUITES = {_table_key(s): s for s in layer_suites("raw")}
     pool=WAREHOUSE_POOL,
     description="Great Expectations suites of the raw layer.",
 )
-def gx_raw(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+def gx_raw(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    settings: SettingsResource,
+):
     # GX is imported only when a check runs: loading the definitions stays fast.
     from data_quality.results import validate
 
     keys = sorted((k.asset_key for k in context.selected_asset_check_keys), key=str)
     suites = [_RAW_SUITES[k] for k in keys]
     with warehouse.connect() as con:
-        results = _by_asset(validate(con, suites, context.run.run_id, _docs_dir(warehouse)))
+        results = _by_asset(
+            validate(
+                con,
+                suites,
+                context.run.run_id,
+                _docs_dir(warehouse),
+                chunk_rows=settings.settings.dq_chunk_rows,
+            )
+        )
     for key, suite in zip(keys, suites, strict=True):
         yield _check_result(results.get(suite.asset, []), asset_key=key, check_name=RAW_CHECK_NAME)
 
@@ -128,14 +140,20 @@ def check_results(
     from data_quality.results import ValidationScope, validate
 
     run = settings.scope(context)
+    values = settings.settings
     scope = ValidationScope(
         as_of_date=run.as_of_date,
         full_refresh=run.full_refresh,
-        lookback_hours=settings.settings.incremental_lookback_hours,
+        lookback_hours=values.incremental_lookback_hours,
     )
     with warehouse.connect() as con:
         results = validate(
-            con, _GATED_SUITES.values(), context.run.run_id, _docs_dir(warehouse), scope
+            con,
+            _GATED_SUITES.values(),
+            context.run.run_id,
+            _docs_dir(warehouse),
+            scope,
+            values.dq_chunk_rows,
         )
     failed = [r for r in results if not r.success]
     return dg.MaterializeResult(
