@@ -1,6 +1,6 @@
 -- Point-in-time churn features and label of every buyer at every snapshot date
--- (the population and snapshots of customer_purchase_summaries). Each source is
--- first reduced to one row per customer and day; the features aggregate the
+-- (the population and snapshots of customer_purchase_summaries), from what each
+-- customer did each day (int_customer_daily_activity): the features aggregate the
 -- days on or before the snapshot date only, and the label (future_purchases)
 -- is the one place that looks past it.
 {%- set horizon_days = int_var('churn_horizon_days') %}
@@ -13,33 +13,9 @@ summaries as not materialized (
 
 ),
 
-orders as (
+daily_activity as not materialized (
 
-    select * from {{ ref('fct_orders') }}
-
-),
-
-touchpoints as not materialized (
-
-    select * from {{ ref('fct_touchpoints') }}
-
-),
-
-points_ledger as (
-
-    select * from {{ ref('fct_points_ledger') }}
-
-),
-
-service_tickets as (
-
-    select * from {{ ref('stg_service__tickets') }}
-
-),
-
-survey_responses as (
-
-    select * from {{ ref('stg_survey__responses') }}
+    select * from {{ ref('int_customer_daily_activity') }}
 
 ),
 
@@ -52,120 +28,6 @@ loyalty_tiers as (
 tier_bounds as (
 
     {{ loyalty_tier_bounds('loyalty_tiers') }}
-
-),
-
-order_days as (
-
-    select
-        customer_id,
-        order_date as activity_date,
-        count(*) filter (where is_purchase) as purchase_orders,
-        count(*) filter (where is_purchase and channel = 'web') as web_purchase_orders,
-        count(*) filter (where is_purchase and channel = 'app') as app_purchase_orders,
-        count(*) filter (where is_purchase and channel = 'store') as store_purchase_orders,
-        -- net: returns subtract, cancelled orders bring nothing (fct_orders)
-        coalesce(sum(revenue_usd), 0) as net_revenue_usd
-    from orders
-    where customer_id is not null
-    group by customer_id, order_date
-
-),
-
-touchpoint_days as (
-
-    select
-        customer_id,
-        occurred_date as activity_date,
-        count(*) as touchpoints,
-        count(*) filter (where is_customer_action) as customer_actions,
-        count(*) filter (where touchpoint_type = 'web_session') as web_sessions,
-        count(*) filter (where source = 'app_events') as app_events,
-        count(*) filter (
-            where source = 'campaign_events' and touchpoint_type = channel || '_open'
-        ) as campaign_opens,
-        count(*) filter (
-            where source = 'campaign_events' and touchpoint_type = channel || '_click'
-        ) as campaign_clicks,
-        count(*) filter (
-            where source = 'campaign_events' and touchpoint_type = channel || '_unsubscribe'
-        ) as campaign_unsubscribes
-    from touchpoints
-    where customer_id is not null
-    group by customer_id, occurred_date
-
-),
-
-ticket_days as (
-
-    -- the ticket's customer is its touchpoint's (same ticket id)
-    select
-        touchpoints.customer_id,
-        touchpoints.occurred_date as activity_date,
-        count(*) as service_tickets,
-        count(*) filter (where service_tickets.category = 'complaint') as complaint_tickets
-    from service_tickets
-    inner join touchpoints
-        on
-            touchpoints.source = 'service_tickets'
-            and service_tickets.ticket_id = touchpoints.source_record_id
-    where touchpoints.customer_id is not null
-    group by touchpoints.customer_id, touchpoints.occurred_date
-
-),
-
-survey_days as (
-
-    -- the day's last NPS and CSAT answer (ties: the larger response id)
-    select
-        touchpoints.customer_id,
-        touchpoints.occurred_date as activity_date,
-        (max({
-            'responded_at': survey_responses.responded_at,
-            'response_id': survey_responses.response_id,
-            'score': survey_responses.score
-        }) filter (where survey_responses.survey_type = 'nps')).score as nps_score,
-        (max({
-            'responded_at': survey_responses.responded_at,
-            'response_id': survey_responses.response_id,
-            'score': survey_responses.score
-        }) filter (where survey_responses.survey_type = 'csat')).score as csat_score
-    from survey_responses
-    inner join touchpoints
-        on
-            touchpoints.source = 'survey_responses'
-            and survey_responses.response_id = touchpoints.source_record_id
-    where touchpoints.customer_id is not null
-    group by touchpoints.customer_id, touchpoints.occurred_date
-
-),
-
-ledger_days as (
-
-    select
-        customer_id,
-        entry_date as activity_date,
-        count(*) as ledger_entries,
-        sum(signed_points) as points_change,
-        coalesce(-sum(signed_points) filter (where entry_type = 'redeem'), 0) as points_redeemed,
-        count(*) filter (where entry_type = 'redeem') as redemptions
-    from points_ledger
-    where customer_id is not null
-    group by customer_id, entry_date
-
-),
-
-daily_activity as (
-
-    select * from order_days
-    union all by name
-    select * from touchpoint_days
-    union all by name
-    select * from ticket_days
-    union all by name
-    select * from survey_days
-    union all by name
-    select * from ledger_days
 
 ),
 
@@ -233,13 +95,13 @@ future_purchases as (
         summaries.customer_id,
         summaries.snapshot_date
     from summaries
-    inner join order_days
+    inner join daily_activity
         on
-            summaries.customer_id = order_days.customer_id
-            and summaries.snapshot_date < order_days.activity_date
+            summaries.customer_id = daily_activity.customer_id
+            and summaries.snapshot_date < daily_activity.activity_date
             and summaries.snapshot_date + {{ horizon_days }}
-            >= order_days.activity_date
-            and order_days.purchase_orders > 0
+            >= daily_activity.activity_date
+            and daily_activity.purchase_orders > 0
     group by summaries.customer_id, summaries.snapshot_date
 
 ),

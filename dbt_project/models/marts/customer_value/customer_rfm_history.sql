@@ -10,19 +10,13 @@ with
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers_aggregated') }}
 
 ),
 
-orders as (
+daily_activity as not materialized (
 
-    select * from {{ ref('fct_orders') }}
-
-),
-
-touchpoints as not materialized (
-
-    select * from {{ ref('fct_touchpoints') }}
+    select * from {{ ref('int_customer_daily_activity') }}
 
 ),
 
@@ -36,8 +30,8 @@ run_date as (
 
     -- the pipeline passes as_of_date; a bare dbt run falls back to the latest activity
     select
-        {{ as_of_date("max(occurred_date)") }} as as_of_date
-    from touchpoints
+        {{ as_of_date("max(activity_date)") }} as as_of_date
+    from daily_activity
 
 ),
 
@@ -73,21 +67,22 @@ known_customers as (
 
 ),
 
-orders_to_date as (
+order_days_to_date as (
 
-    -- each customer's orders up to each snapshot, flagged when in its RFM window
+    -- each customer's order days up to each snapshot (a day with an order has a net
+    -- revenue), flagged when in its RFM window
     select
-        orders.customer_id,
+        daily_activity.customer_id,
         snapshot_dates.as_of_date,
-        orders.order_date,
-        orders.is_purchase,
-        orders.revenue_usd,
-        orders.order_date
+        daily_activity.activity_date,
+        daily_activity.purchase_orders,
+        daily_activity.net_revenue_usd,
+        daily_activity.activity_date
         > snapshot_dates.as_of_date - {{ var('rfm_window_days') }} as is_in_window
-    from orders
+    from daily_activity
     inner join snapshot_dates
-        on orders.order_date <= snapshot_dates.as_of_date
-    where orders.customer_id is not null
+        on daily_activity.activity_date <= snapshot_dates.as_of_date
+    where daily_activity.net_revenue_usd is not null
 
 ),
 
@@ -96,11 +91,10 @@ purchase_summary as (
     select
         customer_id,
         as_of_date,
-        max(order_date) filter (where is_purchase) as last_purchase_date,
-        count(distinct order_date) filter (where is_purchase and is_in_window)
-            as frequency_days,
-        coalesce(sum(revenue_usd) filter (where is_in_window), 0) as monetary_usd
-    from orders_to_date
+        max(activity_date) filter (where purchase_orders > 0) as last_purchase_date,
+        count(*) filter (where purchase_orders > 0 and is_in_window) as frequency_days,
+        coalesce(sum(net_revenue_usd) filter (where is_in_window), 0) as monetary_usd
+    from order_days_to_date
     group by customer_id, as_of_date
 
 ),
@@ -118,20 +112,19 @@ action_periods as (
     -- per customer and snapshot period, instead of one per action and snapshot);
     -- actions after the as-of date count nowhere
     select
-        touchpoints.customer_id,
+        daily_activity.customer_id,
         greatest(
-            least(last_day(touchpoints.occurred_date), run_date.as_of_date),
+            least(last_day(daily_activity.activity_date), run_date.as_of_date),
             first_snapshot.as_of_date
         ) as period_end_date,
-        max(touchpoints.occurred_date) as last_interaction_date
-    from touchpoints
+        max(daily_activity.activity_date) as last_interaction_date
+    from daily_activity
     cross join run_date
     cross join first_snapshot
     where
-        touchpoints.customer_id is not null
-        and touchpoints.is_customer_action
-        and touchpoints.occurred_date <= run_date.as_of_date
-    group by touchpoints.customer_id, period_end_date
+        daily_activity.customer_actions > 0
+        and daily_activity.activity_date <= run_date.as_of_date
+    group by daily_activity.customer_id, period_end_date
 
 ),
 
