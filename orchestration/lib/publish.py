@@ -8,6 +8,12 @@ Layout of `$PUBLISH_DIR` (every name is replaced by an atomic rename, never rewr
     parquet.previous -> parquet.v<stamp>    symlink to the previous version's set
     parquet.v<stamp>/<mart>.parquet         one directory per version, written once
     .publish.lock                           held by a publish or rollback (flock)
+    .publish_state.json                     what the live marts.duckdb holds (_State)
+
+The new file is a copy of the live one when that is the file the last publish wrote:
+the marts dbt keeps up to date key by key then take only the keys replaced since, the
+others are copied whole again; otherwise (first publish, after a rollback) every mart
+is copied whole. Both give the same content.
 
 Readers that have the old file open keep reading the old version (the rename
 replaces the directory entry, not the inode), new readers open the new one; no
@@ -31,6 +37,7 @@ stops the publish and the previous version stays in place.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -38,7 +45,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +60,7 @@ PARQUET_LINK = "parquet"
 PARQUET_PREVIOUS_LINK = "parquet.previous"
 PARQUET_VERSION_PREFIX = "parquet.v"
 LOCK_NAME = ".publish.lock"
+STATE_NAME = ".publish_state.json"  # what the live file holds (see _State)
 # Temp names of `_temp_name()`, and the WAL or spill directory DuckDB may leave beside one.
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp(\..+)?$")
 HASH_KEY_VAR = "PUBLISH_HASH_KEY"
@@ -107,6 +115,7 @@ class PublishResult:
     previous: Path | None
     parquet: Path  # the versioned directory `$PUBLISH_DIR/parquet` now points to
     pii_reference: dict[str, int]  # names / emails / phones the file was checked against
+    tables_by_key: list[str] = field(default_factory=list)  # updated by key, not copied whole
 
 
 def hash_key(warehouse_dir: Path) -> str:
@@ -188,7 +197,8 @@ def _point(link: Path, target: str) -> None:
     os.replace(temp, link)
 
 
-def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key: str) -> None:
+def _published_columns(con: duckdb.DuckDBPyConnection, table: str, pii: list[str]) -> list[str]:
+    """The warehouse mart's columns that are published (its bookkeeping left out)."""
     found = [
         c
         for (c,) in con.execute(
@@ -199,17 +209,28 @@ def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key
     ]
     if not found:
         raise ValueError(f"marts.{table} is not in the warehouse: build it before publishing")
-    columns = [c for c in found if not c.startswith(BOOKKEEPING_PREFIX)]
-    unknown = sorted(set(pii) - set(columns))
+    unknown = sorted(set(pii) - set(found))
     if unknown:
         raise ValueError(f"marts.{table} has no column {unknown} marked pii in the dbt YAML")
+    return [c for c in found if not c.startswith(BOOKKEEPING_PREFIX)]
+
+
+def _mask(column: str, pii: list[str]) -> str:
+    """A column as published: personal data replaced by a keyed hash (parameter $key)."""
+    quoted = _ident(column)
+    return f"sha256($key || cast({quoted} as varchar))" if column in pii else quoted
+
+
+def _masked_select(con: duckdb.DuckDBPyConnection, table: str, pii: list[str]) -> str:
     select = ", ".join(
-        f"sha256($key || cast({_ident(c)} as varchar)) as {_ident(c)}" if c in pii else _ident(c)
-        for c in columns
+        f"{_mask(c, pii)} as {_ident(c)}" for c in _published_columns(con, table, pii)
     )
+    return f"select {select} from warehouse.marts.{_ident(table)}"
+
+
+def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key: str) -> None:
     con.execute(
-        f"create table main.{_ident(table)} as select {select} "
-        f"from warehouse.marts.{_ident(table)}",
+        f"create table main.{_ident(table)} as {_masked_select(con, table, pii)}",
         {"key": key} if pii else None,
     )
 
@@ -388,13 +409,124 @@ def publish_marts(
     tables: dict[str, list[str]],
     key: str,
     duckdb_limits: DuckDBLimits | None = None,
+    replace_keys: dict[str, str] | None = None,
 ) -> PublishResult:
     """Copy the allow-listed `marts` tables (table -> its pii columns) into
     `<publish_dir>/marts.duckdb` and `<publish_dir>/parquet/<table>.parquet`, masking the
-    pii columns; refuse (PiiLeakError) a file still holding personal data."""
+    pii columns; refuse (PiiLeakError) a file still holding personal data.
+
+    `replace_keys` names the marts the warehouse keeps up to date key by key (table ->
+    the key column of its `replace_keys` strategy). When the published file is the one
+    the last publish wrote, the new one starts as a copy of it and these tables take
+    only the keys replaced since (`_changed_at`) and lose the keys the warehouse no
+    longer has; every other table is copied whole. A rolled-back file, a rebuilt table or
+    a changed schema makes the table, or the file, copied whole again (the same content
+    either way)."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(publish_dir, wait=True):
-        return _publish(warehouse_path, publish_dir, tables, key, duckdb_limits)
+        return _publish(warehouse_path, publish_dir, tables, key, duckdb_limits, replace_keys or {})
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the live published file holds, written after each publish: the file's
+    identity, the size of the last file written whole, and per table copied by key
+    the newest `_changed_at` it holds."""
+
+    file: tuple[int, int, int]  # inode, size, mtime (ns)
+    full_size: int
+    changed_until: dict[str, str]  # table -> ISO timestamp
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _usable_state(publish_dir: Path, final: Path) -> _State | None:
+    """The state of the live file, if it still describes it (not rolled back, not
+    replaced by hand) and the file has not grown to twice the size of a whole copy."""
+    path = publish_dir / STATE_NAME
+    if not (path.exists() and final.exists()):
+        return None
+    try:
+        raw = json.loads(path.read_text())
+        state = _State(tuple(raw["file"]), int(raw["full_size"]), dict(raw["changed_until"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if state.file != _identity(final) or state.file[1] > 2 * state.full_size:
+        return None
+    return state
+
+
+def _write_state(publish_dir: Path, final: Path, full_size: int, changed_until: dict) -> None:
+    state = {"file": list(_identity(final)), "full_size": full_size, "changed_until": changed_until}
+    temp = _temp_name(publish_dir, STATE_NAME)
+    temp.write_text(json.dumps(state, sort_keys=True))
+    os.replace(temp, publish_dir / STATE_NAME)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    return con.execute(sql, params).fetchone()[0]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str, in_warehouse: bool) -> bool:
+    """Whether `table` is a mart of the attached warehouse, or a table of the new file."""
+    where = "database_name = 'warehouse' and schema_name = 'marts'"
+    if not in_warehouse:
+        where = "database_name = current_database() and schema_name = 'main'"
+    return bool(
+        _scalar(
+            con, f"select count(*) from duckdb_tables() where {where} and table_name = ?", [table]
+        )
+    )
+
+
+def _by_key_since(
+    con: duckdb.DuckDBPyConnection, table: str, pii: list[str], since: str | None
+) -> bool:
+    """Whether the copy's `table` can be brought up to date by the keys replaced in the
+    warehouse after `since`: it has the columns it is published with, and the warehouse
+    table has not been rebuilt since (its oldest row is older)."""
+    if since is None or not _table_exists(con, table, in_warehouse=False):
+        return False
+    wanted = con.execute(
+        f"describe {_masked_select(con, table, pii)}", {"key": ""} if pii else None
+    ).fetchall()
+    if con.execute(f"describe main.{_ident(table)}").fetchall() != wanted:
+        return False
+    oldest = _scalar(con, f"select min(_changed_at) from warehouse.marts.{_ident(table)}")
+    return oldest is None or oldest <= datetime.fromisoformat(since)
+
+
+def _update_by_key(
+    con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key: str, since: str, hash_key: str
+) -> None:
+    """Replace, in the copy, the rows of every key the warehouse replaced after `since`,
+    and drop the keys it no longer has (merged away, redacted), as `replace_keys` did in
+    the warehouse. The removed keys are found by comparing the two tables' keys, not
+    kept anywhere: a forgotten person's old key leaves no trace."""
+    source = f"warehouse.marts.{_ident(table)}"
+    published_key = _mask(key, pii)
+    params = {"key": hash_key} if key in pii else None
+    con.execute(
+        f"create or replace temp table pub_keys as select distinct {_ident(key)} as key "
+        f"from {source} where _changed_at > $since",
+        {"since": since},
+    )
+    con.execute(
+        f"delete from main.{_ident(table)} where {_ident(key)} in ("
+        f"select {_mask('key', ['key'] if key in pii else [])} from pub_keys "
+        f"union all (select {_ident(key)} from main.{_ident(table)} "
+        f"except select {published_key} from {source}))",
+        params,
+    )
+    con.execute(
+        f"insert into main.{_ident(table)} {_masked_select(con, table, pii)} "
+        f"where {_ident(key)} in (select key from pub_keys)",
+        {"key": hash_key} if pii else None,
+    )
+    con.execute("drop table pub_keys")
 
 
 def _publish(
@@ -403,14 +535,18 @@ def _publish(
     tables: dict[str, list[str]],
     key: str,
     duckdb_limits: DuckDBLimits | None,
+    replace_keys: dict[str, str],
 ) -> PublishResult:
     _remove_leftovers(publish_dir)
     final = publish_dir / PUBLISHED_NAME
     staging_file = _temp_name(publish_dir, PUBLISHED_NAME)
     version = _new_version()
     parquet_dir = publish_dir / version
+    state = _usable_state(publish_dir, final)
     swapped = False
     try:
+        if state:
+            shutil.copyfile(final, staging_file)
         storage = {"storage_compatibility_version": PUBLISHED_STORAGE_VERSION}
         con = (
             duckdb_limits.connect(staging_file, config=storage)
@@ -420,8 +556,31 @@ def _publish(
         try:
             con.execute("set enable_progress_bar = false")
             con.execute(f"attach {_literal(str(warehouse_path))} as warehouse (read_only)")
+            by_key = {
+                table: state.changed_until[table]
+                for table in replace_keys
+                if state
+                and table in tables
+                and _by_key_since(con, table, tables[table], state.changed_until.get(table))
+            }
+            # The rest is copied whole: dropped first, so that the new copies reuse
+            # the space of the old ones.
+            for (table,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = current_database()"
+            ).fetchall():
+                if table not in by_key:
+                    con.execute(f"drop table main.{_ident(table)}")
+            con.execute("checkpoint")
+            changed_until = {
+                table: _scalar(con, f"select max(_changed_at) from warehouse.marts.{_ident(table)}")
+                for table in replace_keys
+                if table in tables
+            }
             for table, pii in tables.items():
-                _copy_masked(con, table, pii, key)
+                if table in by_key:
+                    _update_by_key(con, table, pii, replace_keys[table], by_key[table], key)
+                else:
+                    _copy_masked(con, table, pii, key)
             counts = {
                 table: con.execute(f"select count(*) from main.{_ident(table)}").fetchone()[0]
                 for table in tables
@@ -454,6 +613,12 @@ def _publish(
         staging_file.unlink(missing_ok=True)
         if not swapped:
             shutil.rmtree(parquet_dir, ignore_errors=True)
+    _write_state(
+        publish_dir,
+        final,
+        state.full_size if state else final.stat().st_size,
+        {t: w.isoformat() for t, w in changed_until.items() if w is not None},
+    )
     _remove_leftovers(publish_dir)
     return PublishResult(
         path=final,
@@ -461,6 +626,7 @@ def _publish(
         previous=previous,
         parquet=parquet_dir,
         pii_reference=scan.reference,
+        tables_by_key=sorted(by_key),
     )
 
 

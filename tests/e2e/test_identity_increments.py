@@ -14,6 +14,9 @@ logged that id as merged into another.
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
 from tests.e2e.pipeline_cli import RESENT_SUFFIX, identifier_ids, table_checksums
@@ -42,6 +45,29 @@ def test_ids_survive_the_second_increment_unless_a_merge_is_logged(clean_run):
     assert changed <= logged, f"ids changed without a logged merge: {sorted(changed - logged)[:5]}"
     kept = sum(before[key] == after.get(key) for key in before)
     assert kept / len(before) > 0.95
+
+
+def test_the_second_night_published_the_marts_kept_by_key_by_key(clean_run):
+    """The proof below covers the copy-and-update publish: the second night updated the
+    marts dbt keeps by key in a copy of the first night's file."""
+    import dagster as dg
+
+    from orchestration.defs.transform.assets import marts_replaced_by_key
+
+    run_id = re.search(r"^run (\S+) \(nightly\): ", clean_run.nights.second_stdout, re.M)[1]
+    os.environ["DAGSTER_HOME"] = str(clean_run.root / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+            (published,) = [
+                e.asset_materialization
+                for e in events
+                if e.asset_materialization.asset_key == dg.AssetKey(["publish", "marts_duckdb"])
+            ]
+    finally:
+        del os.environ["DAGSTER_HOME"]
+    assert published.metadata["tables_by_key"].value == sorted(marts_replaced_by_key())
+    assert sorted(marts_replaced_by_key()) == ["fct_customer_journeys", "fct_touchpoints"]
 
 
 def test_full_rebuild_gives_the_same_ids(clean_run, crash_chain):

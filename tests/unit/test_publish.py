@@ -86,7 +86,13 @@ def test_publish_copies_only_allow_listed_tables_and_hashes_pii(tmp_path):
     assert listing(result.parquet) == ["fct_orders.parquet"]
     table = pq.read_table(publish_dir / "parquet" / "fct_orders.parquet").sort_by("id")
     assert list(zip(*table.to_pydict().values(), strict=True)) == expected
-    assert listing(publish_dir) == [".publish.lock", "marts.duckdb", "parquet", result.parquet.name]
+    assert listing(publish_dir) == [
+        ".publish.lock",
+        ".publish_state.json",
+        "marts.duckdb",
+        "parquet",
+        result.parquet.name,
+    ]
 
 
 def test_the_hash_key_is_nowhere_in_the_published_files(tmp_path):
@@ -218,6 +224,7 @@ def test_leftovers_of_an_interrupted_publish_are_removed(tmp_path):
     assert listing(publish_dir) == sorted(
         [
             ".publish.lock",
+            ".publish_state.json",
             "marts.duckdb",
             "marts.previous.duckdb",
             "parquet",
@@ -364,3 +371,67 @@ def test_hash_key_comes_from_the_environment_or_a_kept_file(tmp_path, monkeypatc
     assert (tmp_path / ".publish_hash_key").stat().st_mode & 0o777 == 0o600
     monkeypatch.setenv("PUBLISH_HASH_KEY", "from-env")
     assert hash_key(tmp_path) == "from-env"
+
+
+def make_keyed_warehouse(path):
+    """A mart kept by key (`replace_keys`: rows with `_changed_at`) and one rebuilt
+    whole."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_events as select 'E' || range as event_key, "
+            "'C' || (range % 3) as customer_id, range * 10 as value, "
+            "timestamp '2026-01-01 02:00' as _changed_at from range(6)"
+        )
+        con.execute("create table marts.rpt_totals as select 60 as total")
+
+
+def replace_by_key(path, at: str, rows: dict[str, int | None]):
+    """What a replace_keys build does: each key's rows replaced (None: removed)."""
+    with duckdb.connect(str(path)) as con:
+        for key, value in rows.items():
+            con.execute("delete from marts.fct_events where event_key = ?", [key])
+            if value is not None:
+                con.execute("insert into marts.fct_events values (?, 'C9', ?, ?)", [key, value, at])
+        con.execute("update marts.rpt_totals set total = total + 1")
+
+
+def contents(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            t: con.execute(f"select * from {t} order by all").fetchall()
+            for (t,) in con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+        }
+
+
+def test_a_mart_kept_by_key_is_published_by_key_with_the_content_of_a_whole_copy(tmp_path):
+    warehouse, publish_dir = tmp_path / "warehouse.duckdb", tmp_path / "publish"
+    make_keyed_warehouse(warehouse)
+    tables = {"fct_events": ["customer_id", "event_key"], "rpt_totals": []}
+    keyed = {"fct_events": "event_key"}
+
+    def publish(directory=publish_dir):
+        return publish_marts(warehouse, directory, tables, KEY, replace_keys=keyed)
+
+    assert publish().tables_by_key == []  # nothing published yet: every table whole
+    replace_by_key(warehouse, "2026-01-02 02:00", {"E1": 111, "E2": None, "E7": 70})
+    result = publish()
+    assert result.tables_by_key == ["fct_events"]
+    whole = publish_marts(warehouse, tmp_path / "whole", tables, KEY)
+    assert contents(result.path) == contents(whole.path)
+    assert result.tables == {"fct_events": 6, "rpt_totals": 1}
+    assert parquet_rows(publish_dir, "fct_events") == 6
+    # a later night by key again, then a rollback: the file is no longer the one the
+    # state describes, so everything is copied whole
+    replace_by_key(warehouse, "2026-01-03 02:00", {"E3": None})
+    assert publish().tables_by_key == ["fct_events"]
+    rollback(publish_dir)
+    assert publish().tables_by_key == []
+    # a rebuilt table (every row newer than the copy) is copied whole
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_events set _changed_at = timestamp '2026-01-04 02:00'")
+    result = publish()
+    assert result.tables_by_key == []
+    assert contents(result.path) == contents(
+        publish_marts(warehouse, tmp_path / "w2", tables, KEY).path
+    )

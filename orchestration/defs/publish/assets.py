@@ -7,10 +7,11 @@ import dagster as dg
 from orchestration.defs.quality.expectations import RESULTS_KEY
 from orchestration.defs.quality.identity import RUNS_KEY
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
-from orchestration.defs.transform.assets import published_marts
+from orchestration.defs.transform.assets import marts_replaced_by_key, published_marts
 from orchestration.lib.publish import hash_key, publish_marts
 
 MARTS = published_marts()
+MARTS_BY_KEY = marts_replaced_by_key()
 
 
 @dg.asset(
@@ -22,7 +23,8 @@ MARTS = published_marts()
     kinds={"duckdb", "parquet"},
     pool=WAREHOUSE_POOL,
     description="Read-only DuckDB file for BI tools at $PUBLISH_DIR/marts.duckdb and one "
-    "Parquet file per mart under $PUBLISH_DIR/parquet/, each swapped in atomically; personal "
+    "Parquet file per mart under $PUBLISH_DIR/parquet/, each swapped in atomically (the marts "
+    "dbt keeps up to date key by key are updated by key in a copy of the previous file); personal "
     "data keyed-hashed and the file refused if it still holds e-mails, phones or customer "
     "names; the previous version is kept (marts.previous.duckdb, parquet.previous) for "
     "rollback.",
@@ -36,6 +38,7 @@ def marts_duckdb(settings: SettingsResource, warehouse: WarehouseResource) -> dg
         MARTS,
         hash_key(warehouse_path.parent),
         warehouse.limits,
+        MARTS_BY_KEY,
     )
     return dg.MaterializeResult(
         metadata={
@@ -43,6 +46,8 @@ def marts_duckdb(settings: SettingsResource, warehouse: WarehouseResource) -> dg
             "tables": dg.MetadataValue.json(result.tables),
             "masked_columns": dg.MetadataValue.json({t: c for t, c in MARTS.items() if c}),
             "previous_version": str(result.previous) if result.previous else "none",
+            # copied from the previous version and updated by key, not copied whole
+            "tables_by_key": dg.MetadataValue.json(result.tables_by_key),
             "parquet": dg.MetadataValue.path(str(result.parquet)),
             # How many names / e-mails / phones the file was checked against: 0 means
             # the warehouse had no raw or staging CRM data to compare with.

@@ -257,14 +257,32 @@ def dbt_customer_marts(
     yield from _build(context, dbt, settings)
 
 
+def _mart_nodes() -> list[dict[str, Any]]:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return [
+        node
+        for node in sorted(manifest["nodes"].values(), key=lambda n: n["name"])
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    ]
+
+
 def published_marts() -> dict[str, list[str]]:
     """Every model dbt builds in the `marts` schema, with its columns marked
     `meta: {pii: true}` (the publish step masks those)."""
-    manifest = json.loads(dbt_project.manifest_path.read_text())
     return {
         node["name"]: sorted(
             name for name, column in node["columns"].items() if column["meta"].get("pii")
         )
-        for node in sorted(manifest["nodes"].values(), key=lambda n: n["name"])
-        if node["resource_type"] == "model" and node["schema"] == "marts"
+        for node in _mart_nodes()
+    }
+
+
+def marts_replaced_by_key() -> dict[str, str]:
+    """The marts dbt keeps up to date key by key (incremental strategy `replace_keys`),
+    with their key column: the publish step copies only their replaced keys."""
+    return {
+        node["name"]: node["config"]["unique_key"]
+        for node in _mart_nodes()
+        if node["config"].get("materialized") == "incremental"
+        and node["config"].get("incremental_strategy") == "replace_keys"
     }
