@@ -10,7 +10,23 @@ from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 from orchestration.defs.resources import SettingsResource
 from orchestration.lib.alerts import ALERTS_LOG, failed_steps, failure_message, send_alert
 from orchestration.lib.landing import changed_days, day_fingerprints
+from orchestration.lib.memory import release_freed_memory
 from orchestration.lib.run_scope import RunScope
+
+
+@dg.success_hook
+def release_memory_after_success(_context: dg.HookContext) -> None:
+    release_freed_memory()
+
+
+@dg.failure_hook
+def release_memory_after_failure(_context: dg.HookContext) -> None:
+    release_freed_memory()
+
+
+# After each step, what it freed goes back to the system (orchestration/lib/memory):
+# the run's peak is its largest step, not the sum of what every step left behind.
+RELEASE_MEMORY = {release_memory_after_success, release_memory_after_failure}
 
 # Steps run one after another in the run's own process: every one of them writes
 # the single-writer DuckDB file, so parallel steps would only wait on each other.
@@ -20,6 +36,7 @@ nightly_job = dg.define_asset_job(
     description="Ingest the window's delivery days, build every dbt model and test, run the "
     "models, publish the marts.",
     executor_def=dg.in_process_executor,
+    hooks=RELEASE_MEMORY,
 )
 
 ingest_job = dg.define_asset_job(
@@ -28,6 +45,7 @@ ingest_job = dg.define_asset_job(
     description="Load landing files of the window's delivery days into raw (a backfill; "
     "config reload: true loads them again from scratch).",
     executor_def=dg.in_process_executor,
+    hooks=RELEASE_MEMORY,
 )
 
 # At 02:00 in the reporting time zone, the partition of the day that just ended.
