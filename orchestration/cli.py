@@ -305,6 +305,7 @@ def evaluate(settings: Settings, cutoff: date | None) -> int:
         dbt=DBT_EXECUTABLE,
         duckdb_limits=settings.duckdb,
         clv_model=settings.clv_model,
+        max_training_rows=settings.churn_max_training_rows,
     )
     text = report.to_markdown()
     path = out_dir / f"holdout_{cutoff}.md"

@@ -53,6 +53,7 @@ SETTING_VARS = (
     "CLV_ANNUAL_DISCOUNT_RATE",
     "CHURN_HORIZON_DAYS",
     "CHURN_REFIT_DAYS",
+    "CHURN_MAX_TRAINING_ROWS",
     "INCREMENTAL_LOOKBACK_HOURS",
     "DQ_CHUNK_ROWS",
     "INGEST_",
@@ -171,6 +172,9 @@ class Settings:
     # The churn model is trained as of the last model date (every this many days) and
     # reused until the next one, unless its training rows change.
     churn_refit_days: int = 7
+    # The churn model fits on at most this many rows (a hash of customer and snapshot
+    # draws them): its time and memory stop growing with the customer base.
+    churn_max_training_rows: int = 750_000
     # Incremental dbt models read again the rows stamped this long before the newest
     # they hold: a clock set back between runs loses nothing (dbt var
     # incremental_lookback_hours).
@@ -336,6 +340,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         clv_annual_discount_rate=_number(env, "CLV_ANNUAL_DISCOUNT_RATE", "0.10", float, 0, 1),
         churn_horizon_days=_number(env, "CHURN_HORIZON_DAYS", "90", int, 7, 365),
         churn_refit_days=_number(env, "CHURN_REFIT_DAYS", "7", int, 1, 90),
+        churn_max_training_rows=_number(
+            env,
+            "CHURN_MAX_TRAINING_ROWS",
+            str(Settings.churn_max_training_rows),
+            int,
+            1_000,
+            1_000_000_000,
+        ),
         incremental_lookback_hours=_number(
             env,
             "INCREMENTAL_LOOKBACK_HOURS",

@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from orchestration.lib.settings import DuckDBLimits
-from orchestration.ml.churn import InsufficientHistoryError, roc_auc, score, train_and_evaluate
+from orchestration.ml.churn import (
+    DEFAULT_MAX_TRAINING_ROWS,
+    InsufficientHistoryError,
+    roc_auc,
+    score,
+    train_and_evaluate,
+)
 from orchestration.ml.clv import score_customers
 from orchestration.ml.features import add_bgnbd_expectation
 from orchestration.ml.tables import SNAPSHOT_ORDER, read_table
@@ -214,6 +220,7 @@ def evaluate_holdout(
     dbt: str | Path,
     duckdb_limits: DuckDBLimits,
     clv_model: str = "bgnbd",
+    max_training_rows: int | None = DEFAULT_MAX_TRAINING_ROWS,
 ) -> HoldoutReport:
     """Cut at `cutoff`, predict, and compare with the warehouse's orders up to `as_of`."""
     needed = cutoff + timedelta(days=max(horizon_days, CLV_WINDOW_DAYS))
@@ -236,7 +243,9 @@ def evaluate_holdout(
     )
     features = add_bgnbd_expectation(features, summaries, horizon_days=horizon_days)
     try:
-        evaluation = train_and_evaluate(features, horizon_days=horizon_days)
+        evaluation = train_and_evaluate(
+            features, horizon_days=horizon_days, max_training_rows=max_training_rows
+        )
     except InsufficientHistoryError as exc:
         # A young warehouse: the CLV part still says how good the fit was.
         totals, clv_table = compare_clv(clv_scores, actuals)

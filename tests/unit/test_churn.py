@@ -255,6 +255,32 @@ def test_top_drivers_by_their_definition(features, evaluation):
         assert drivers == "; ".join(f"{c} ({d:+.3f})" for d, c in top if d >= 0.0005)
 
 
+def test_drivers_are_looked_for_among_the_most_important_features(features, evaluation):
+    """With two candidates, a driver is one of the two most important features, with the
+    drop the full search finds for it."""
+    scoring_rows = features[features["snapshot_role"] == "scoring"].head(200)
+    top_two = list(evaluation.feature_importances["feature"].head(2))
+    narrow = score(evaluation, scoring_rows, driver_candidates=2)["top_drivers"]
+    named = narrow.str.findall(r"(\w+) \(").explode().dropna()
+    assert set(named) <= set(top_two) and len(named) > 0
+    wide = score(evaluation, scoring_rows)["top_drivers"]
+    for few, many in zip(narrow.str.split("; "), wide.str.split("; "), strict=True):
+        shared = (set(few) & set(many)) - {""}
+        assert shared == {d for d in many if d.split(" (")[0] in top_two}
+
+
+def test_each_fit_sees_at_most_the_row_cap_drawn_the_same_whatever_the_order(features):
+    capped = train_and_evaluate(features, horizon_days=HORIZON, max_training_rows=1000)
+    assert (capped.metrics["n_training"] == 1000).all()
+    shuffled = features.sample(frac=1, random_state=3)
+    again = train_and_evaluate(shuffled, horizon_days=HORIZON, max_training_rows=1000)
+    rows = features[features["snapshot_role"] == "scoring"].head(50)
+    assert np.array_equal(
+        capped.model.predict_proba(rows[list(capped.feature_columns)].astype(float)),
+        again.model.predict_proba(rows[list(again.feature_columns)].astype(float)),
+    )
+
+
 def test_score_requires_training_feature_columns(features, evaluation):
     with pytest.raises(ValueError, match=r"missing required column\(s\): \['tickets'\]"):
         score(evaluation, features.drop(columns=["tickets"]))

@@ -181,6 +181,7 @@ def churn_model(
             summaries[labelled_summaries],
             horizon_days=horizon,
             seed=CHURN_SEED,
+            max_training_rows=settings.churn_max_training_rows,
         )
         fit_path = _fit_path(settings.warehouse_dir, fingerprint)
         reused = fit_path.exists()
@@ -196,6 +197,7 @@ def churn_model(
                     ),
                     horizon_days=horizon,
                     seed=CHURN_SEED,
+                    max_training_rows=settings.churn_max_training_rows,
                 )
             except InsufficientHistoryError as exc:
                 # A young warehouse: no scores rather than scores from a model nobody
