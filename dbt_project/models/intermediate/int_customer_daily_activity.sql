@@ -13,46 +13,26 @@
 -- (every value is a function of the customer's own records) and removes those gone.
 with
 
-{% if is_incremental() %}
-changed_customers as (
-
-    {{ changed_customers(ref('int_source_record_changes')) }}
-
-),
-
-rewritten_rows as (
-
-    select distinct customer_id
-    from {{ this }}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-
-),
-{% endif %}
+{{ changed_customer_ctes() }}
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 
 touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 
 points_ledger as (
 
     select * from {{ ref('fct_points_ledger') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 

@@ -8,7 +8,7 @@
 -- Not a view as the other intermediate models are: it ranks every resolved record,
 -- and its data tests and dim_customers would each do that again. An incremental
 -- build recomputes the customers whose records changed since the newest row it
--- wrote (macros/incremental_read_from.sql, changed_customers), and removes those
+-- wrote (macros/incremental_read_from.sql, changed_customer_ctes), and removes those
 -- left with no record.
 -- The golden-record profile of each resolved customer: every record of the
 -- customer that carries personal attributes is a candidate, and each attribute
@@ -23,28 +23,12 @@
 {%- set profile_identifiers = ['loyalty_id', 'email', 'phone'] %}
 with
 
-{% if is_incremental() %}
-changed_customers as (
-
-    {{ changed_customers(ref('int_source_record_changes')) }}
-
-),
-
-rewritten_rows as (
-
-    select customer_id
-    from {{ this }}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-
-),
-{% endif %}
+{{ changed_customer_ctes() }}
 
 resolved_records as not materialized (
 
     select * from {{ ref('int_source_records_resolved') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 

@@ -12,46 +12,26 @@
 -- whose records changed since the newest row it wrote, and removes those gone.
 with
 
-{% if is_incremental() %}
-changed_customers as (
-
-    {{ changed_customers(ref('int_source_record_changes')) }}
-
-),
-
-rewritten_rows as (
-
-    select customer_id
-    from {{ this }}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-
-),
-{% endif %}
+{{ changed_customer_ctes() }}
 
 touchpoints as not materialized (
 
     select * from {{ ref('fct_touchpoints') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 
 profiles as (
 
     select * from {{ ref('int_customer_profiles_survived') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 

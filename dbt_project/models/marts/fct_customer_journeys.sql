@@ -13,28 +13,12 @@
 -- customers whose records changed since the newest row it wrote.
 with
 
-{% if is_incremental() %}
-changed_customers as (
-
-    {{ changed_customers(ref('int_source_record_changes')) }}
-
-),
-
-rewritten_rows as (
-
-    select distinct customer_id
-    from {{ this }}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-
-),
-{% endif %}
+{{ changed_customer_ctes() }}
 
 touchpoints as (
 
     select * from {{ ref('fct_touchpoints') }}
-    {%- if is_incremental() %}
-    where customer_id in (select changed_customers.customer_id from changed_customers)
-    {%- endif %}
+    {{- of_changed_customers() }}
 
 ),
 
