@@ -231,13 +231,12 @@ def _capped(rows: pd.DataFrame, max_rows: int | None) -> np.ndarray:
     """A boolean mask keeping at most `max_rows` of `rows`: those whose hash of
     (customer_id, snapshot_date) is smallest, so the same rows are kept whatever their
     order, and a row stays kept when others come and go."""
-    keep = np.ones(len(rows), dtype=bool)
     if max_rows is None or len(rows) <= max_rows:
-        return keep
+        return np.ones(len(rows), dtype=bool)
     hashes = pd.util.hash_pandas_object(
         rows[["customer_id", "snapshot_date"]], index=False
     ).to_numpy()
-    keep[:] = False
+    keep = np.zeros(len(rows), dtype=bool)
     keep[np.argsort(hashes, kind="stable")[:max_rows]] = True
     return keep
 
@@ -354,8 +353,9 @@ def train_and_evaluate(
       validation rows, because the validation snapshot is the most recent labelled period and
       the closest to the scoring date; the metrics estimate the recipe's quality (fixed
       hyper-parameters, no early stopping). Otherwise the training-only fit.
-    - Each fit sees at most `max_training_rows` rows (`_capped`: a hash of customer and
-      snapshot draws them); the validation metrics use every validation row.
+    - Each fit, the model's and the baselines' calibration, sees at most
+      `max_training_rows` rows (`_capped`: a hash of customer and snapshot draws them);
+      the validation metrics use every validation row.
     """
     training, validation = _split(features, horizon_days)
     candidates = feature_columns(features)
@@ -391,7 +391,8 @@ def train_and_evaluate(
     train_scores = _baseline_scores(training, medians)
     for name, val_score in _baseline_scores(validation, medians).items():
         calibrator = make_pipeline(StandardScaler(), LogisticRegression())
-        calibrator.fit(train_scores[name].reshape(-1, 1), y_train)
+        # calibrated on the model's own training rows: the same sample for all
+        calibrator.fit(train_scores[name][fitted].reshape(-1, 1), y_train[fitted])
         probabilities = calibrator.predict_proba(val_score.reshape(-1, 1))[:, 1]
         rows.append(_metric_row(name, y_val, val_score, probabilities, n_fitted))
     metrics = pd.DataFrame(rows)
