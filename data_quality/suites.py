@@ -90,6 +90,19 @@ class TableSuite:
                 f"suite {self.asset} validates new batches only, but {', '.join(not_row_wise)} "
                 "judges rows together"
             )
+        # Parts of a table and a run's changed rows are cut along the key (`order_by`):
+        # an expectation judging rows together sees all the rows it compares only if it
+        # compares rows of one key.
+        off_key = sorted(
+            e.check_name
+            for e in self.expectations
+            if e.kind not in ROW_WISE_KINDS and set(e.columns) != set(self.order_by)
+        )
+        if off_key:
+            raise ValueError(
+                f"suite {self.asset}: {', '.join(off_key)} judges rows together on other "
+                f"columns than its key {', '.join(self.order_by)}"
+            )
 
     @property
     def asset(self) -> str:

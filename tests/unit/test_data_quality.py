@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from data_quality.results import MISSING_TABLE_CHECK, ValidationScope, run_layer
-from data_quality.suites import ERROR, WARN, layer_suites
+from data_quality.suites import ERROR, WARN, TableSuite, layer_suites, unique
 from orchestration.defs.quality.expectations import (
     RAW_CHECK_NAME,
     RESULTS_KEY,
@@ -489,3 +489,13 @@ def test_changed_row_suites_follow_the_incremental_models():
         and "_changed_at" in node["columns"]
     }
     assert stamped_marts == {a for a in changed if a.startswith("marts.")}
+
+
+def test_a_suite_comparing_rows_off_its_key_is_refused():
+    # Parts and changed rows are cut along the key: a uniqueness check on another
+    # column could miss a duplicate that falls in two parts.
+    with pytest.raises(
+        ValueError, match=r"be_unique\(email\) judges rows together on other columns"
+    ):
+        TableSuite("marts", "marts", "dim_customers", tuple(unique(("email",))), ("customer_id",))
+    TableSuite("marts", "marts", "dim_customers", tuple(unique(("customer_id",))), ("customer_id",))
