@@ -65,10 +65,12 @@ docs: install
 	cd dbt_project && WAREHOUSE_DIR=$${WAREHOUSE_DIR:-$(CURDIR)/data/warehouse} \
 		../$(BIN)/dbt docs generate --static --target-path $(CURDIR)/data/docs
 
-# HOLD_BACK=N writes the last N delivery days to $$HELD_DIR instead, for `make deliver`.
+# HOLD_BACK=N writes the last N delivery days to $$HELD_DIR instead, for `make deliver`;
+# COUNTRY_SHARES=CN=0.9,US=0.1 a population of another country mix.
 generate: install
 	$(BIN)/python -m orchestration.generator --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \
-		$(if $(FORCE),--overwrite) $(if $(HOLD_BACK),--hold-back $(HOLD_BACK))
+		$(if $(FORCE),--overwrite) $(if $(HOLD_BACK),--hold-back $(HOLD_BACK)) \
+		$(if $(COUNTRY_SHARES),--country-shares $(COUNTRY_SHARES))
 
 # Move the next held-back day (NIGHTS=N: days) into $$LANDING_DIR; `make run` then loads it.
 deliver: install

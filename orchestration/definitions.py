@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.identity.assets import phone_numbers
 from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks
 from orchestration.defs.jobs import (
     alert_on_run_failure,
@@ -23,6 +24,7 @@ from orchestration.defs.transform.assets import dbt_customer_marts, dbt_warehous
 defs = dg.Definitions(
     assets=[
         *ingestion_assets,
+        phone_numbers,
         dbt_warehouse,
         clv_models,
         churn_model,

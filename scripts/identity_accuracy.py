@@ -90,9 +90,39 @@ where lower(ci.identifier_type || ':' || ci.identifier_value) in (
         select identifier_key from wh.intermediate.int_identifier_blocklist
     )
     or (ci.identifier_type = 'email' and ci.identifier_value = 'test@test.com')
-    or (ci.identifier_type = 'phone'
-        and (ci.identifier_value = '+10000000000' or ci.identifier_value like '+1800555%'))
+    or (ci.identifier_type = 'phone' and ci.identifier_value like '+1800555%')
 """
+
+# Phones: how many given values failed normalisation (every staging model with a phone),
+# and how many phone identifiers in the graph are nobody's number (a wrong country code).
+PHONE_MODELS = """
+select table_name from information_schema.columns
+where table_catalog = 'wh' and table_schema = 'staging' and column_name = 'phone_is_invalid'
+order by 1
+"""
+PHONES_GIVEN_AND_FAILED = """
+select count(*) filter (where phone is not null or phone_is_invalid),
+    count(*) filter (where phone_is_invalid)
+from wh.staging.{model}
+"""
+WRONG_PHONE_NUMBERS = """
+select count(distinct identifier_value)
+from wh.identity.customer_identifiers
+where identifier_type = 'phone'
+    and identifier_value not in (
+        select phone_e164 from read_parquet($persons) where phone_e164 is not null
+    )
+"""
+
+
+def phone_figures(con: duckdb.DuckDBPyConnection, persons: Path) -> tuple[int, int, int]:
+    """(phones given, failed normalisation, phone identifiers that are nobody's number)."""
+    given = failed = 0
+    for (model,) in con.execute(PHONE_MODELS).fetchall():
+        n_given, n_failed = con.execute(PHONES_GIVEN_AND_FAILED.format(model=model)).fetchone()
+        given, failed = given + n_given, failed + n_failed
+    wrong = con.execute(WRONG_PHONE_NUMBERS, {"persons": str(persons)}).fetchone()[0]
+    return given, failed, wrong
 
 
 def main() -> None:
@@ -158,6 +188,9 @@ def main() -> None:
     ).fetchone()
     placeholder_clusters = con.execute(PLACEHOLDER_CLUSTERS).fetchone()[0]
     buckets = con.execute(SIZE_BUCKETS).fetchall()
+    phones_given, phones_failed, phones_wrong = phone_figures(
+        con, args.ground_truth / "persons.parquet"
+    )
 
     print(f"records matched       {matched:>12,}")
     print(
@@ -177,16 +210,23 @@ def main() -> None:
     print(f"placeholder clusters  {placeholder_clusters:>12,}")
     print(f"largest customer      {largest:>12,} records")
     print(f"singleton customers   {singletons / customers:>12.2%}")
+    print(f"phones given          {phones_given:>12,}   staging records with a phone value")
+    print(
+        f"  failed normalisation{phones_failed:>10,}   "
+        f"({phones_failed / max(phones_given, 1):.2%}; placeholders such as 0000000000 fail)"
+    )
+    print(f"phone ids nobody has  {phones_wrong:>12,}   in the graph, not a person's true E.164")
     print("\nrecords/customer    customers      records   mixing persons")
     for bucket, n_customers, n_records, mixed in buckets:
         print(f"{bucket:<16}{n_customers:>12,}{n_records:>13,}{mixed:>17,}")
     print(
         "\n| records | persons | customers | precision | recall | recall (identified) "
-        "| placeholder clusters | singletons |"
+        "| placeholder clusters | singletons | phones failing | phone ids nobody has |"
     )
     print(
         f"| {matched:,} | {persons:,} | {customers:,} | {precision:.4f} | {recall:.4f} "
-        f"| {recall_identified:.4f} | {placeholder_clusters} | {singletons / customers:.1%} |"
+        f"| {recall_identified:.4f} | {placeholder_clusters} | {singletons / customers:.1%} "
+        f"| {phones_failed / max(phones_given, 1):.2%} | {phones_wrong:,} |"
     )
 
 

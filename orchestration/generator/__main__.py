@@ -6,7 +6,24 @@ import argparse
 from datetime import date
 
 from orchestration.generator.core import CHUNK_SIZE, DEFAULT_END_DATE, generate
+from orchestration.generator.population import country_probabilities
 from orchestration.lib.settings import load_settings
+
+
+def country_shares(text: str) -> dict[str, float]:
+    """`CN=0.9,US=0.1` as {"CN": 0.9, "US": 0.1}, checked as `generate` checks it."""
+    try:
+        pairs = (item.split("=") for item in text.split(","))
+        shares = {country.strip().upper(): float(share) for country, share in pairs}
+    except ValueError:  # an item without `=`, or a share that is no number
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write country=share pairs, e.g. CN=0.9,US=0.1"
+        ) from None
+    try:
+        country_probabilities(shares)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from e
+    return shares
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -28,6 +45,22 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)
     parser.add_argument(
+        "--country-shares",
+        type=country_shares,
+        metavar="CC=SHARE,...",
+        help="population shares by country, e.g. CN=0.9,US=0.1 (default: US 0.85, GB 0.07, "
+        "DE 0.04, FR 0.04); the largest is the home country, whose phone numbers sources "
+        "write without a country code",
+    )
+    parser.add_argument(
+        "--gmail-alias-share",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of Gmail users who type their address as firstlast12+shop@gmail.com on "
+        "about half their records (default 0)",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace files already in the landing dir"
     )
     args = parser.parse_args(argv)
@@ -42,6 +75,8 @@ def main(argv: list[str] | None = None) -> dict:
         args.overwrite,
         args.held_dir,
         args.hold_back,
+        args.country_shares,
+        args.gmail_alias_share,
     )
     print(f"wrote {sum(summary['files'].values())} files {summary['files']}")
     for source, rows in summary["rows"].items():

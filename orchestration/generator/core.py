@@ -18,6 +18,8 @@ from orchestration.generator.held import hold_back
 from orchestration.generator.population import (
     BETA_A,
     BETA_B,
+    CN,
+    DEFAULT_COUNTRY_SHARES,
     EXPERIMENT_ID,
     GAMMA_ALPHA,
     GAMMA_R,
@@ -25,6 +27,7 @@ from orchestration.generator.population import (
     TREATMENT_LIFT,
     Context,
     Persons,
+    country_probabilities,
     make_persons,
     simulate_purchases,
 )
@@ -44,7 +47,8 @@ def _persons_table(ctx: Context, p: Persons) -> pa.Table:
         days = np.where(finite, epoch_day + np.floor(np.nan_to_num(t, posinf=0)), 0)
         return pa.array(days.astype("datetime64[D]"), mask=~finite)
 
-    phone = pc.if_else(pc.is_valid(p.phone), fmt.join("+1", p.phone), fmt.NULL)
+    calling_code = fmt.pick(("+1", "+86"), p.phone_country == CN)
+    phone = pc.if_else(pc.is_valid(p.phone), fmt.join(calling_code, p.phone), fmt.NULL)
     social = pc.if_else(
         pa.array(p.social_platform >= 0),
         fmt.join(
@@ -100,6 +104,8 @@ def generate(
     overwrite: bool = False,
     held_dir: Path | str | None = None,
     hold_back_days: int = 0,
+    country_shares: dict[str, float] | None = None,
+    gmail_alias_share: float = 0.0,
 ) -> dict:
     """Write the demo landing files and their ground truth; returns a summary.
 
@@ -107,7 +113,10 @@ def generate(
     (it may be real deliveries); with it, every directory is emptied first so a
     run never mixes with an earlier one. With `held_dir`, the last `hold_back_days`
     delivery days go there instead of the landing directory, to be delivered later
-    (`held.deliver_next`); the ground truth covers every day.
+    (`held.deliver_next`); the ground truth covers every day. `country_shares` splits
+    the population by country code (`{"CN": 0.9, "US": 0.1}`; default: mostly US).
+    `gmail_alias_share` of Gmail users type their address in forms Gmail delivers to them
+    (`firstlast12+shop@gmail.com`) on about half their records (default none).
     """
     if days < 3 or customers < 1:
         raise ValueError(
@@ -115,6 +124,9 @@ def generate(
         )
     if hold_back_days and (held_dir is None or not 0 < hold_back_days < days):
         raise ValueError(f"hold back 1 to {days - 1} days into a held dir, got {hold_back_days}")
+    country_p = country_probabilities(
+        DEFAULT_COUNTRY_SHARES if country_shares is None else country_shares
+    )
     landing, truth = Path(landing_dir).resolve(), Path(ground_truth_dir).resolve()
     held = None if held_dir is None else Path(held_dir).resolve()
     for name, other in (("ground truth", truth), ("held", held)):
@@ -137,7 +149,9 @@ def generate(
     for d in filter(None, (landing, truth, held)):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
-    ctx = Context(seed, customers, days, end_date, chunk_size)
+    if not 0 <= gmail_alias_share <= 1:
+        raise ValueError(f"gmail_alias_share must be within 0..1, got {gmail_alias_share}")
+    ctx = Context(seed, customers, days, end_date, chunk_size, country_p, gmail_alias_share)
     writer = LandingWriter(ctx, landing, truth)
     persons_writer = None
     alive = churned = 0
@@ -181,6 +195,10 @@ def generate(
         "extra_columns": {"app_events": ["app_version"]},
         "anomalies": writer.anomalies,
     }
+    if country_shares is not None:  # only then: a default run's manifest stays as it was
+        summary["parameters"]["country_shares"] = country_shares
+    if gmail_alias_share:
+        summary["parameters"]["gmail_alias_share"] = gmail_alias_share
     (truth / "manifest.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     summary["held_days"] = hold_back(landing, held, hold_back_days) if held else []
     summary["seconds"] = round(time.perf_counter() - started, 2)

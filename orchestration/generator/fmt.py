@@ -5,6 +5,8 @@ Everything works on whole numpy/pyarrow arrays: no Python loop ever sees a row.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -90,14 +92,21 @@ def bools(values: np.ndarray) -> pa.Array:
     return pick(("false", "true"), np.asarray(values, dtype=np.int8))
 
 
-def phone_variants(rng: np.random.Generator, digits: pa.Array) -> pa.Array:
-    """10-digit US numbers written the ways people type them."""
+# How often each form of a number is typed (forms in `_us_phone_forms`, `_cn_phone_forms`).
+US_PHONE_FORM_P = (0.25, 0.15, 0.25, 0.1, 0.15, 0.1)
+CN_PHONE_FORM_P = (0.15, 0.05, 0.05, 0.4, 0.15, 0.2)
+INTERNATIONAL_FORMS = (0, 4)  # the forms with the country code, in both lists
 
-    def part(a: int, b: int) -> pa.Array:
-        return pc.utf8_slice_codeunits(digits, a, b)
 
-    area, exch, line = part(0, 3), part(3, 6), part(6, 10)
-    variants = (
+def _digit_groups(digits: pa.Array, *cuts: int) -> list[pa.Array]:
+    """The digits between successive cut positions: (0, 3, 6, 10) -> 3, 3 and 4 digits."""
+    return [pc.utf8_slice_codeunits(digits, a, b) for a, b in itertools.pairwise(cuts)]
+
+
+def _us_phone_forms(digits: pa.Array) -> tuple[pa.Array, ...]:
+    """10-digit US numbers: `+1 415-200-1234`, `(415) 200 1234`, ... ."""
+    area, exch, line = _digit_groups(digits, 0, 3, 6, 10)
+    return (
         join("+1 ", area, "-", exch, "-", line),
         join("(", area, ") ", exch, " ", line),
         digits,
@@ -105,8 +114,50 @@ def phone_variants(rng: np.random.Generator, digits: pa.Array) -> pa.Array:
         join("+1", digits),
         join(area, "-", exch, "-", line),
     )
-    choice = rng.choice(len(variants), size=len(digits), p=[0.25, 0.15, 0.25, 0.1, 0.15, 0.1])
-    return pc.choose(pa.array(choice), *variants)
+
+
+def _cn_phone_forms(digits: pa.Array) -> tuple[pa.Array, ...]:
+    """11-digit Chinese mobiles: `+86 138 0013 8000`, `86-138-0013-8000`, ... ."""
+    prefix, block, line = _digit_groups(digits, 0, 3, 7, 11)
+    return (
+        join("+86 ", prefix, " ", block, " ", line),
+        join("86-", prefix, "-", block, "-", line),
+        join("(", prefix, ") ", block, "-", line),
+        digits,
+        join("+86", digits),
+        join(prefix, " ", block, " ", line),
+    )
+
+
+def phone_variants(
+    rng: np.random.Generator,
+    extra_rng: np.random.Generator,
+    digits: pa.Array,
+    chinese: np.ndarray,
+    foreign: np.ndarray,
+) -> pa.Array:
+    """National numbers written the ways people type them: US numbers, or Chinese mobiles
+    where `chinese`. A `foreign` plan (not the data set's home country's) only in a form
+    with its country code: a bare national number of it would be misread. `rng` draws
+    the US forms as it always did; the rest comes from `extra_rng`."""
+    n = len(digits)
+    form = rng.choice(len(US_PHONE_FORM_P), size=n, p=US_PHONE_FORM_P)
+    form = np.where(
+        chinese, extra_rng.choice(len(CN_PHONE_FORM_P), size=n, p=CN_PHONE_FORM_P), form
+    )
+    form = np.where(foreign, extra_rng.choice(INTERNATIONAL_FORMS, size=n), form)
+    forms = [
+        pc.if_else(pa.array(chinese), cn, us)
+        for us, cn in zip(_us_phone_forms(digits), _cn_phone_forms(digits), strict=True)
+    ]
+    return pc.choose(pa.array(form), *forms)
+
+
+def gmail_alias(emails: pa.Array) -> pa.Array:
+    """`first.last12@gmail.com` as `firstlast12+shop@gmail.com`: the same Gmail mailbox."""
+    parts = pc.split_pattern(emails, "@")
+    local = pc.replace_substring(pc.list_element(parts, 0), ".", "")
+    return join(local, "+shop@", pc.list_element(parts, 1))
 
 
 def email_variants(rng: np.random.Generator, emails: pa.Array) -> pa.Array:

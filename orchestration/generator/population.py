@@ -86,21 +86,164 @@ LAST_NAMES = tuple(
         "hill",
     ]
 )
+# Common Chinese family names and given-name characters, each with its pinyin for the
+# ASCII e-mail local parts and handles.
+CN_SURNAMES, CN_SURNAMES_PINYIN = zip(
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+    ("何", "he"),
+    ("高", "gao"),
+    ("林", "lin"),
+    ("罗", "luo"),
+    ("郑", "zheng"),
+    ("梁", "liang"),
+    ("谢", "xie"),
+    ("宋", "song"),
+    ("唐", "tang"),
+    ("许", "xu"),
+    ("韩", "han"),
+    ("冯", "feng"),
+    ("邓", "deng"),
+    ("曹", "cao"),
+    ("彭", "peng"),
+    ("曾", "zeng"),
+    ("肖", "xiao"),
+    ("田", "tian"),
+    ("董", "dong"),
+    ("袁", "yuan"),
+    ("潘", "pan"),
+    ("于", "yu"),
+    ("蒋", "jiang"),
+    ("蔡", "cai"),
+    strict=True,
+)
+CN_GIVEN, CN_GIVEN_PINYIN = zip(
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("娟", "juan"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("秀", "xiu"),
+    ("霞", "xia"),
+    ("平", "ping"),
+    ("刚", "gang"),
+    ("桂", "gui"),
+    ("英", "ying"),
+    ("华", "hua"),
+    ("玉", "yu"),
+    ("萍", "ping"),
+    ("红", "hong"),
+    ("建", "jian"),
+    ("文", "wen"),
+    ("辉", "hui"),
+    ("鹏", "peng"),
+    ("宇", "yu"),
+    ("浩", "hao"),
+    ("欣", "xin"),
+    ("婷", "ting"),
+    ("雪", "xue"),
+    ("琳", "lin"),
+    ("晨", "chen"),
+    ("阳", "yang"),
+    ("佳", "jia"),
+    ("子", "zi"),
+    ("怡", "yi"),
+    ("梓", "zi"),
+    ("涵", "han"),
+    ("轩", "xuan"),
+    ("博", "bo"),
+    ("然", "ran"),
+    ("思", "si"),
+    ("雨", "yu"),
+    ("嘉", "jia"),
+    ("俊", "jun"),
+    ("志", "zhi"),
+    ("海", "hai"),
+    ("小", "xiao"),
+    ("晓", "xiao"),
+    ("国", "guo"),
+    ("颖", "ying"),
+    ("慧", "hui"),
+    ("丹", "dan"),
+    ("凯", "kai"),
+    strict=True,
+)
+CN_TWO_CHAR_GIVEN_P = 0.75  # most given names have two characters
 DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "icloud.com", "example.org", "mail.com")
-COUNTRIES = ("US", "GB", "DE", "FR")
-COUNTRY_P = (0.85, 0.07, 0.04, 0.04)
-CURRENCIES = ("USD", "GBP", "EUR", "EUR")
+CN_DOMAINS = ("qq.com", "163.com", "126.com", "gmail.com", "outlook.com", "sina.com")
+# CN last: a draw with a zero share at the end of the list is the draw without it, so
+# the default population is the one the demo always had.
+COUNTRIES = ("US", "GB", "DE", "FR", "CN")
+US, CN = COUNTRIES.index("US"), COUNTRIES.index("CN")
+DEFAULT_COUNTRY_SHARES = {"US": 0.85, "GB": 0.07, "DE": 0.04, "FR": 0.04}
+CURRENCIES = ("USD", "GBP", "EUR", "EUR", "CNY")
 CITIES = {
     "US": ("New York", "San Francisco", "Chicago", "Boston", "Seattle", "Austin", "Miami"),
     "GB": ("London", "Manchester", "Leeds"),
     "DE": ("Berlin", "Hamburg", "Munich"),
     "FR": ("Paris", "Lyon", "Marseille"),
+    # Listed five times: a Shanghai retailer's customers live mostly in Shanghai.
+    "CN": (*("上海",) * 5, "北京", "广州", "深圳", "杭州", "成都", "南京", "武汉", "苏州", "西安"),
 }
 AREA_CODES = ("415", "212", "312", "617", "206", "303", "512", "305", "404", "702")
+# Prefixes libphonenumber takes as CN mobile whatever 8 digits follow (154 is not one),
+# as half-open ranges.
+CN_MOBILE_PREFIX_RANGES = (
+    (130, 140),
+    (150, 154),
+    (155, 160),
+    (166, 167),
+    (176, 179),
+    (180, 190),
+    (191, 192),
+    (198, 200),
+)
+CN_MOBILE_PREFIXES = tuple(
+    str(prefix) for first, stop in CN_MOBILE_PREFIX_RANGES for prefix in range(first, stop)
+)
 SOCIAL_PLATFORMS = ("wechat", "weibo", "instagram", "facebook", "x", "tiktok")
 SOCIAL_P = (0.05, 0.03, 0.35, 0.25, 0.15, 0.17)
+CN_SOCIAL_P = (0.6, 0.3, 0.02, 0.02, 0.01, 0.05)  # Chinese residents are on WeChat, Weibo
 STORE_TZ = (2, 3, 3, 2)  # TS style index per store modulo: -05:00 or -08:00
 EXPERIMENT_ID = "EXP-DOUBLE-POINTS"
+
+
+def country_probabilities(shares: dict[str, float]) -> tuple[float, ...]:
+    """Shares of the population by country code, as probabilities in COUNTRIES order."""
+    unknown = set(shares) - set(COUNTRIES)
+    if unknown:
+        raise ValueError(f"unknown countries {sorted(unknown)}: known are {list(COUNTRIES)}")
+    if any(not share > 0 for share in shares.values()):
+        raise ValueError(f"country shares must be positive, got {shares}")
+    if abs(sum(shares.values()) - 1) > 1e-9:
+        raise ValueError(f"country shares must sum to 1, got {sum(shares.values())}")
+    return tuple(shares.get(country, 0.0) for country in COUNTRIES)
 
 
 @dataclass(frozen=True)
@@ -112,6 +255,16 @@ class Context:
     days: int
     end_date: date
     chunk_size: int
+    country_p: tuple[float, ...]  # population shares in COUNTRIES order
+    # Share of Gmail users who type their address in other forms Gmail delivers to them
+    # (dots dropped, a +tag) on about half their orders and messages; 0 in the demo.
+    gmail_alias_share: float = 0.0
+
+    @property
+    def home_country(self) -> int:
+        """The country with the largest share (the first of a tie), whose phone numbers a
+        source takes without a country code."""
+        return int(np.argmax(self.country_p))
 
     @property
     def start_date(self) -> date:
@@ -172,7 +325,7 @@ class Persons:
     customer_ref: pa.Array
     email: pa.Array
     email2: pa.Array
-    phone: pa.Array  # 10 digits, null when unknown
+    phone: pa.Array  # national number (see phone_country), null when unknown
     loyalty_id: pa.Array
     device_id: pa.Array
     cookie_id: pa.Array
@@ -200,6 +353,12 @@ class Persons:
         return self.habit != ONLINE_ONLY
 
     @property
+    def phone_country(self) -> np.ndarray:
+        """Country of the phone plan: a Chinese mobile (11 digits) for CN residents, a US
+        number (10 digits) for everyone else, as the demo always had."""
+        return np.where(self.country == CN, CN, US)
+
+    @property
     def android(self) -> np.ndarray:
         """Platform of the person's app install (the rest use iOS)."""
         return (self.gid * 7 + 3) % 10 < 4
@@ -225,19 +384,32 @@ def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Per
     in_exp = has_loyalty & (acq < ctx.experiment_day) & (u[4] < 0.5)
     treated = in_exp & (u[5] < 0.5)
     assign_t = np.where(in_exp, ctx.experiment_day + rng.uniform(0, 7, n), np.nan)
-    country = rng.choice(len(COUNTRIES), size=n, p=COUNTRY_P)
+    country = rng.choice(len(COUNTRIES), size=n, p=ctx.country_p)
+    # Chinese residents' traits come from their own stream: the main one draws as before.
+    chinese = country == CN
+    cn_traits = _chinese_traits(ctx.rng(g0 // ctx.chunk_size, 3), n)
     first_i = rng.integers(0, len(FIRST_NAMES), n)
     last_i = rng.integers(0, len(LAST_NAMES), n)
-    first = fmt.pick(FIRST_NAMES, first_i)
-    last = fmt.pick(LAST_NAMES, last_i)
+    first = pc.if_else(pa.array(chinese), cn_traits["given"], fmt.pick(FIRST_NAMES, first_i))
+    last = pc.if_else(pa.array(chinese), cn_traits["surname"], fmt.pick(LAST_NAMES, last_i))
+    # ASCII name parts of e-mails and handles: pinyin, family name first, for the Chinese.
+    name1 = pc.if_else(pa.array(chinese), cn_traits["surname_pinyin"], first)
+    name2 = pc.if_else(pa.array(chinese), cn_traits["given_pinyin"], last)
     num = fmt.text(gid)
-    email = fmt.join(first, ".", last, num, "@", fmt.pick(DOMAINS, rng.integers(0, 6, n)))
-    email2 = fmt.join(first, "_", last, num, "@", fmt.pick(DOMAINS, rng.integers(0, 6, n)))
-    phone = fmt.join(
+    email = fmt.join(name1, ".", name2, num, "@", _domains(rng.integers(0, 6, n), chinese))
+    email2 = fmt.join(name1, "_", name2, num, "@", _domains(rng.integers(0, 6, n), chinese))
+    us_phone = fmt.join(
         fmt.pick(AREA_CODES, gid % len(AREA_CODES)),
         fmt.text(2_000_000 + (gid // len(AREA_CODES)) % 8_000_000),
     )
-    phone = fmt.nulls_where(phone, u[6] < 0.15)
+    # 8 subscriber digits: a bijection of the gid (48271 is coprime to 90_000_000), unique
+    # per person yet not counting up like a placeholder.
+    subscriber = (gid // len(CN_MOBILE_PREFIXES) * 48_271) % 90_000_000
+    cn_phone = fmt.join(
+        fmt.pick(CN_MOBILE_PREFIXES, gid % len(CN_MOBILE_PREFIXES)),
+        fmt.text(10_000_000 + subscriber),
+    )
+    phone = fmt.nulls_where(pc.if_else(pa.array(chinese), cn_phone, us_phone), u[6] < 0.15)
     crm_ref = fmt.nulls_where(fmt.ids("C", gid, 8), ~has_crm)
     persons = Persons(
         gid=gid,
@@ -271,14 +443,42 @@ def make_persons(ctx: Context, rng: np.random.Generator, g0: int, n: int) -> Per
         device_id=fmt.hex_ids(rng, n, 32),
         cookie_id=fmt.hex_ids(rng, n, 24, "ck_"),
         cookie2=fmt.nulls_where(fmt.hex_ids(rng, n, 24, "ck_"), u[10] >= 0.3),
-        social_platform=np.where(u[11] < 0.15, rng.choice(6, size=n, p=SOCIAL_P), -1),
-        handle=fmt.join(first, "_", last, fmt.text(gid % 9973)),
+        social_platform=np.where(
+            u[11] < 0.15,
+            np.where(chinese, cn_traits["social_platform"], rng.choice(6, size=n, p=SOCIAL_P)),
+            -1,
+        ),
+        handle=fmt.join(name1, "_", name2, fmt.text(gid % 9973)),
         card_hash=fmt.hex_ids(rng, n, 40),
         card2=fmt.nulls_where(fmt.hex_ids(rng, n, 40), rng.random(n) >= 0.25),
         owns_device=np.ones(n, dtype=bool),
     )
     _share_family_devices(persons, rng)
     return persons
+
+
+def _chinese_traits(rng: np.random.Generator, n: int) -> dict[str, pa.Array | np.ndarray]:
+    """Names (in characters and in pinyin) and social platforms for `n` Chinese residents."""
+    surname = rng.integers(0, len(CN_SURNAMES), n)
+    given = rng.integers(0, len(CN_GIVEN), (2, n))
+    two_chars = pa.array(rng.random(n) < CN_TWO_CHAR_GIVEN_P)
+
+    def given_name(chars: tuple[str, ...]) -> pa.Array:
+        second = pc.if_else(two_chars, fmt.pick(chars, given[1]), "")
+        return fmt.join(fmt.pick(chars, given[0]), second)
+
+    return {
+        "surname": fmt.pick(CN_SURNAMES, surname),
+        "surname_pinyin": fmt.pick(CN_SURNAMES_PINYIN, surname),
+        "given": given_name(CN_GIVEN),
+        "given_pinyin": given_name(CN_GIVEN_PINYIN),
+        "social_platform": rng.choice(len(SOCIAL_PLATFORMS), size=n, p=CN_SOCIAL_P),
+    }
+
+
+def _domains(index: np.ndarray, chinese: np.ndarray) -> pa.Array:
+    """E-mail domains: Chinese residents' from their own list (of the same length)."""
+    return fmt.pick(DOMAINS + CN_DOMAINS, index + len(DOMAINS) * chinese)
 
 
 def _share_family_devices(persons: Persons, rng: np.random.Generator) -> None:

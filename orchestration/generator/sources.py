@@ -14,6 +14,7 @@ from orchestration.generator import fmt
 from orchestration.generator.population import (
     APP,
     CITIES,
+    CN,
     COUNTRIES,
     CURRENCIES,
     EXPERIMENT_ID,
@@ -96,6 +97,8 @@ class Chunk:
     def __init__(self, ctx: Context, chunk: int, persons: Persons, buys: Purchases):
         self.ctx, self.chunk, self.P, self.B = ctx, chunk, persons, buys
         self.rng = ctx.rng(chunk, 1)
+        self.phone_rng = ctx.rng(chunk, 4)  # forms of numbers a US-only data set never had
+        self.alias_rng = ctx.rng(chunk, 5)  # when a Gmail user types an alias
 
     # -- shared helpers -----------------------------------------------------------------
     def epoch(self, t: np.ndarray) -> np.ndarray:
@@ -121,10 +124,29 @@ class Chunk:
         return fmt.nulls_where(values, self.rng.random(len(values)) >= share)
 
     def email(self, local: np.ndarray, t: np.ndarray) -> pa.Array:
-        return fmt.email_variants(self.rng, self.P.email_at(local, t))
+        emails = self.P.email_at(local, t)
+        if self.ctx.gmail_alias_share:
+            emails = self._gmail_aliases(local, emails)
+        return fmt.email_variants(self.rng, emails)
+
+    def _gmail_aliases(self, local: np.ndarray, emails: pa.Array) -> pa.Array:
+        """Some Gmail users' addresses in an alias form, on about half their records. Who
+        aliases follows from the person id (no draw), when from a stream of its own."""
+        gid = self.P.gid[local].astype(np.uint64)
+        user = (gid * np.uint64(2654435761) % np.uint64(2**32)) / 2**32 < self.ctx.gmail_alias_share
+        gmail = pc.ends_with(emails, "@gmail.com").to_numpy(zero_copy_only=False)
+        now = self.alias_rng.random(len(local)) < 0.5
+        return pc.if_else(pa.array(user & gmail & now), fmt.gmail_alias(emails), emails)
 
     def phone(self, local: np.ndarray) -> pa.Array:
-        return fmt.phone_variants(self.rng, self.P.phone.take(pa.array(local)))
+        plan = self.P.phone_country[local]
+        return fmt.phone_variants(
+            self.rng,
+            self.phone_rng,
+            self.P.phone.take(pa.array(local)),
+            plan == CN,
+            plan != self.ctx.home_country,
+        )
 
     def alive_at(self, local: np.ndarray, t: np.ndarray) -> np.ndarray:
         churn = self.P.churn_t[local]

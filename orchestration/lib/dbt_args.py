@@ -12,14 +12,15 @@ def dbt_vars(
     settings: Settings, scope: RunScope, run_id: str | None = None
 ) -> dict[str, str | int]:
     """The run's as-of date and delivery window, the time zone, the churn horizon and refit
-    period, the incremental models' lookback window, and the Dagster run id that identity
-    logs carry."""
+    period, the incremental models' lookback window, the e-mail provider rules, and the
+    Dagster run id that identity logs carry."""
     values = {
         **scope.dbt_vars(),
         "reporting_tz": settings.reporting_tz,
         "churn_horizon_days": settings.churn_horizon_days,
         "churn_refit_days": settings.churn_refit_days,
         "incremental_lookback_hours": settings.incremental_lookback_hours,
+        "email_provider_rules": settings.email_provider_rules,
     }
     if run_id:
         values["run_id"] = run_id

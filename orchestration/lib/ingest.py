@@ -63,6 +63,7 @@ from orchestration.lib.ingest_sql import (
     lit,
     validation_sql,
 )
+from orchestration.lib.phones import ensure_phone_lookup
 from orchestration.lib.settings import IngestLimits
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -150,13 +151,15 @@ class _File:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Schema `raw` with every source table (empty if it has no files) and the bookkeeping."""
+    """Schema `raw` with every source table (empty if it has no files) and the bookkeeping,
+    and the phone lookup that staging reads beside raw (lib/phones)."""
     con.execute("create schema if not exists raw")
     for source in SOURCES:
         con.execute(raw_table_ddl(source))
     con.execute(FILES_DDL)
     con.execute(REJECTS_DDL)
     con.execute(REJECTS_MIGRATION)
+    ensure_phone_lookup(con)
 
 
 def ingest_source(

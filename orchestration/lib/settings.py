@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import phonenumbers
 
 from orchestration.lib.contract import SOURCES_BY_NAME
 from orchestration.lib.identity_stats import OverMergeLimits
@@ -61,6 +62,8 @@ SETTING_VARS = (
     "QUARANTINE_",
     "IDENTITY_",
     "RECON_",
+    "PHONE_",
+    "EMAIL_PROVIDER_RULES",
     "ALERT_COMMAND",
 )
 
@@ -151,6 +154,45 @@ class DuckDBLimits:
 
 
 @dataclass(frozen=True)
+class PhoneRegions:
+    """The ISO-3166 region whose numbering plan a source's phones are read in when they
+    are written without a country code (PHONE_REGION, and PHONE_REGION_BY_SOURCE for a
+    source whose system knows its country: `pos_transactions=CN,web_orders=US`)."""
+
+    default: str = "US"
+    by_source: Mapping[str, str] = field(default_factory=dict)
+
+    def for_source(self, source: str) -> str:
+        return self.by_source.get(source, self.default)
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> PhoneRegions:
+        default = _region(env.get("PHONE_REGION") or cls.default, "PHONE_REGION")
+        by_source = {}
+        for item in (env.get("PHONE_REGION_BY_SOURCE") or "").split(","):
+            if not item.strip():
+                continue
+            name, sep, region = (x.strip() for x in item.partition("="))
+            if not sep or name not in SOURCES_BY_NAME:
+                raise ValueError(
+                    f"PHONE_REGION_BY_SOURCE: {item.strip()!r} is not <source>=<region> with "
+                    "a contract source"
+                )
+            by_source[name] = _region(region, f"PHONE_REGION_BY_SOURCE ({name})")
+        return cls(default, by_source)
+
+
+def _region(value: str, setting: str) -> str:
+    """`value` upper-cased if libphonenumber knows its numbering plan, else ValueError."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"{setting}={value!r} is not an ISO-3166 region with a numbering plan (e.g. US, CN, GB)"
+        )
+    return region
+
+
+@dataclass(frozen=True)
 class Settings:
     landing_dir: Path
     warehouse_dir: Path
@@ -187,6 +229,10 @@ class Settings:
     quarantine_rule_by_source: dict[str, str] = field(default_factory=dict)
     identity: OverMergeLimits = field(default_factory=OverMergeLimits)
     reconciliation: ReconciliationLimits = field(default_factory=ReconciliationLimits)
+    phone_regions: PhoneRegions = field(default_factory=PhoneRegions)
+    # Merge the e-mail forms a provider documents as one mailbox (Gmail dots and +tags...;
+    # dbt var email_provider_rules). Off by default: it changes which addresses are one.
+    email_provider_rules: bool = False
     # A command handed each failure alert on stdin (ALERT_COMMAND), or None.
     alert_command: str | None = None
 
@@ -309,6 +355,13 @@ def _quarantine_rules(env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     return default, by_source
 
 
+def _on_off(env: Mapping[str, str], var: str) -> bool:
+    value = (env.get(var) or "off").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{var}={env.get(var)!r} is not on or off")
+    return value == "on"
+
+
 def _date(env: Mapping[str, str], var: str) -> date | None:
     value = env.get(var)
     try:
@@ -375,5 +428,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         quarantine_rule_by_source=quarantine_rule_by_source,
         identity=OverMergeLimits.from_environ(env),
         reconciliation=ReconciliationLimits.from_environ(env),
+        phone_regions=PhoneRegions.from_environ(env),
+        email_provider_rules=_on_off(env, "EMAIL_PROVIDER_RULES"),
         alert_command=env.get("ALERT_COMMAND") or None,
     )

@@ -23,7 +23,8 @@ import pytest
 
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.ingest import ensure_raw_schema
-from orchestration.lib.settings import REPO_ROOT
+from orchestration.lib.phones import refresh_phone_lookup
+from orchestration.lib.settings import REPO_ROOT, PhoneRegions
 
 DBT_DIR = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
@@ -50,7 +51,7 @@ RAW_ROWS = {
             customer_ref="C1",
             updated_at="2024-01-01 10:00:00",
             email="Ann@Example.com",
-            phone="555-010-1234",
+            phone="212-555-0101",
         ),
         _row(
             "crm_customers/2024-01-02/crm.csv",
@@ -58,7 +59,7 @@ RAW_ROWS = {
             customer_ref="C1",
             updated_at="2024-01-02 08:00:00",
             email=" ANN.NEW@example.COM ",
-            phone="(555) 010-9999",
+            phone="(212) 555-0199",
         ),
         # the same version re-sent in a later file
         _row(
@@ -67,7 +68,7 @@ RAW_ROWS = {
             customer_ref="C1",
             updated_at="2024-01-02 08:00:00",
             email=" ANN.NEW@example.COM ",
-            phone="(555) 010-9999",
+            phone="(212) 555-0199",
         ),
     ],
     "web_orders": [
@@ -235,7 +236,9 @@ def _arrow(rows: list[dict]) -> pa.Table:
 
 def insert_raw(db_path: Path, batches: dict[str, list[dict]]) -> None:
     """Rows into raw tables, stamped with the time of this load as ingestion does (the
-    incremental staging models read the rows loaded after the newest one they hold)."""
+    incremental staging models read the rows loaded after the newest one they hold),
+    then their phones into the lookup staging joins, as the lookup/phone_numbers asset
+    does between ingestion and dbt (US numbering plan)."""
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     with duckdb.connect(str(db_path)) as con:
         for table, rows in batches.items():
@@ -246,6 +249,7 @@ def insert_raw(db_path: Path, batches: dict[str, list[dict]]) -> None:
                 [loaded_at],
             )
             con.unregister("batch")
+        refresh_phone_lookup(con, PhoneRegions())
 
 
 def _dbt(*args: str, target: Path, succeeds: bool = True) -> None:
@@ -334,7 +338,7 @@ def test_latest_crm_version_with_normalised_identifiers(warehouse):
         warehouse,
         "select customer_ref, email, phone, _delivery_date from staging.stg_crm__customers",
     )
-    assert rows == [("C1", "ann.new@example.com", "+15550109999", date(2024, 1, 3))]
+    assert rows == [("C1", "ann.new@example.com", "+12125550199", date(2024, 1, 3))]
 
 
 def test_latest_order_versions(warehouse):

@@ -11,6 +11,7 @@ from orchestration.definitions import defs
 from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 from orchestration.defs.resources import SettingsResource
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.phones import PHONE_COLUMNS
 from orchestration.lib.run_scope import RunScope, scope_from_tags
 
 
@@ -44,6 +45,17 @@ def test_models_sit_between_the_features_and_the_customer_marts():
     assert "features/customer_churn_features" in parents("ml", "customer_churn")
     assert {"ml/customer_clv", "ml/customer_churn"} <= parents("marts", "dim_customers")
     assert "marts/dim_customers" in parents("marts", "rpt_clv_by_segment")
+
+
+def test_phone_lookup_sits_between_raw_and_the_staging_that_joins_it():
+    graph = defs.resolve_asset_graph()
+    lookup = dg.AssetKey(["lookup", "phone_numbers"])
+    assert {key.to_user_string() for key in graph.get(lookup).parent_keys} == {
+        f"raw/{source}" for source, _ in PHONE_COLUMNS
+    }
+    children = {key.to_user_string() for key in graph.get(lookup).child_keys}
+    assert {"staging/stg_pos__transactions", "staging/stg_crm__customers"} <= children
+    assert "staging/stg_web__sessions" not in children
 
 
 def test_checks_cover_ingestion_and_dbt_tests():

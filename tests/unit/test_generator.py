@@ -17,10 +17,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import phonenumbers
 import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import generate
+from orchestration.generator.__main__ import country_shares, main
 from orchestration.generator.held import deliver_next, delivery_days
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 
@@ -373,3 +376,171 @@ def test_survey_invitations_identify_the_respondent(run, truth):
     surveys = _records(run[0], "survey_responses", truth)
     assert surveys
     assert all(r.get("email") or r.get("phone") for r in surveys)
+
+
+# -- international mix --------------------------------------------------------------------
+CN_SHARES = {"CN": 0.9, "US": 0.1}
+
+
+def _generate_mix(root: Path, shares: dict[str, float], customers: int, days: int) -> Path:
+    generate(
+        customers,
+        days,
+        SEED,
+        date(2026, 6, 30),
+        root / "landing",
+        root / "truth",
+        country_shares=shares,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def cn_run(tmp_path_factory):
+    """A Shanghai retailer's data set: China is the home country."""
+    return _generate_mix(tmp_path_factory.mktemp("cn"), CN_SHARES, 2_000, 20)
+
+
+@pytest.fixture(scope="module")
+def us_run_with_cn(tmp_path_factory):
+    """A US retailer with Chinese customers: their numbers are foreign ones."""
+    return _generate_mix(tmp_path_factory.mktemp("us_cn"), {"US": 0.6, "CN": 0.4}, CUSTOMERS, DAYS)
+
+
+def _phones_e164(root: Path) -> dict[str, str]:
+    persons = pq.read_table(root / "truth" / "persons.parquet").to_pylist()
+    return {p["person_id"]: p["phone_e164"] for p in persons if p["phone_e164"]}
+
+
+def _written_phones(root: Path) -> list[tuple[str, str]]:
+    """(person, phone as written) of every person's phone in the sources, without the
+    placeholders typed at a till or checkout (store lines, zeros)."""
+    truth = pq.read_table(root / "truth" / "records")
+    sources = (
+        "crm_customers",
+        "web_orders",
+        "pos_transactions",
+        "service_tickets",
+        "survey_responses",
+        "campaign_events",
+    )
+    return [
+        (r["_person"], r["phone"])
+        for source in sources
+        for r in _records(root / "landing", source, truth)
+        if r.get("phone") and r["phone"] != "0000000000" and not r["phone"].startswith("800555")
+    ]
+
+
+def test_a_zero_share_at_the_end_leaves_the_country_draw_unchanged():
+    """Why CN is the last country: the default population draws as it did before CN."""
+    draws = [
+        np.random.default_rng([SEED, 0]).choice(len(p), size=10_000, p=p)
+        for p in ((0.85, 0.07, 0.04, 0.04), (0.85, 0.07, 0.04, 0.04, 0.0))
+    ]
+    assert (draws[0] == draws[1]).all()
+
+
+def test_default_country_shares_are_the_ones_given_explicitly(runs, tmp_path):
+    """A default run is a run given the default shares; only its manifest does not name
+    them, so it stays what it always was."""
+    shares = {"US": 0.85, "GB": 0.07, "DE": 0.04, "FR": 0.04}
+    explicit, default = _generate_mix(tmp_path, shares, CUSTOMERS, DAYS), runs["a"][0]
+    explicit_files, default_files = _hashes(explicit), _hashes(default)
+    manifest = "truth/manifest.json"
+    assert explicit_files.pop(manifest) != default_files.pop(manifest)
+    assert explicit_files == default_files
+    given = json.loads((explicit / manifest).read_text())
+    assert given["parameters"].pop("country_shares") == shares
+    assert given == json.loads((default / manifest).read_text())
+
+
+def test_a_china_heavy_population_has_valid_chinese_mobiles(cn_run):
+    phones = _phones_e164(cn_run).values()
+    chinese = [p for p in phones if p.startswith("+86")]
+    assert len(chinese) / len(phones) == pytest.approx(CN_SHARES["CN"], abs=0.03)
+    assert all(p.startswith(("+86", "+1")) for p in phones)
+    for e164 in chinese:
+        number = phonenumbers.parse(e164)
+        assert phonenumbers.is_valid_number(number), e164
+        assert phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE, e164
+    assert len(set(phones)) == len(phones)
+
+
+@pytest.mark.parametrize(("mix", "home"), [("cn_run", "CN"), ("us_run_with_cn", "US")])
+def test_written_phones_resolve_to_the_persons_number(mix, home, request):
+    """Every phone as a source wrote it reads, in the home country, as the person's own
+    number; a foreign plan's number is written only with its country code."""
+    root = request.getfixturevalue(mix)
+    e164 = _phones_e164(root)
+    home_code = phonenumbers.country_code_for_region(home)
+    written = _written_phones(root)
+    codes = {phonenumbers.parse(e164[person]).country_code for person, _ in written}
+    assert codes == {1, 86}
+    national = set()
+    for person, raw in written:
+        number = phonenumbers.parse(raw, home)
+        read = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        assert read == e164[person], raw
+        if number.country_code != home_code:
+            assert raw.startswith(f"+{number.country_code}"), raw
+        elif not raw.startswith("+"):
+            national.add(raw)
+    assert national
+
+
+def test_chinese_customers_have_names_and_cities_in_characters(cn_run):
+    truth = pq.read_table(cn_run / "truth" / "records")
+    crm = [r for r in _records(cn_run / "landing", "crm_customers", truth) if r.get("city")]
+    chinese = [r for r in crm if r["country"] == "CN"]
+    assert len(chinese) / len(crm) == pytest.approx(CN_SHARES["CN"], abs=0.05)
+
+    def in_characters(text: str) -> bool:
+        return all("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+    assert all(in_characters(r["last_name"] + r["first_name"] + r["city"]) for r in chinese)
+    assert {len(r["first_name"]) for r in chinese} == {1, 2}
+    cities = [r["city"] for r in chinese]
+    assert max(set(cities), key=cities.count) == "上海"
+    persons = pq.read_table(cn_run / "truth" / "persons.parquet").to_pylist()
+    assert all(p["email"].isascii() for p in persons)
+    social = [p["social_handle"] for p in persons if p["social_handle"]]
+    assert all(s.isascii() for s in social)
+    platforms = [s.split(":")[0] for s in social]
+    assert sum(p in ("wechat", "weibo") for p in platforms) / len(platforms) > 0.7
+
+
+def test_country_shares_are_checked(tmp_path, capsys):
+    assert country_shares("cn=0.9, US=0.1") == {"CN": 0.9, "US": 0.1}
+    for bad in ("CN=0.9,US=0.2", "XX=1", "CN=1,US=0", "CN=1.2,US=-0.2", "CN", "CN=a"):
+        with pytest.raises(SystemExit):
+            main(["--country-shares", bad])
+        assert "--country-shares" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="sum to 1"):
+        generate(
+            10, 5, 1, date(2026, 6, 30), tmp_path / "l", tmp_path / "t", country_shares={"CN": 0.5}
+        )
+
+
+def test_gmail_aliases_are_forms_of_the_persons_own_gmail_address(tmp_path, run, truth):
+    root = tmp_path / "aliases"
+    generate(
+        CUSTOMERS, DAYS, SEED, date(2026, 6, 30), root / "landing", root / "truth",
+        gmail_alias_share=0.5,
+    )  # fmt: skip
+    persons = {
+        p["person_id"]: p for p in pq.read_table(root / "truth" / "persons.parquet").to_pylist()
+    }
+    orders = _records(root / "landing", "web_orders", pq.read_table(root / "truth" / "records"))
+    aliased = [r for r in orders if "+shop@" in (r.get("email") or "")]
+    assert aliased
+    for r in aliased:
+        own = {persons[r["_person"]]["email"], persons[r["_person"]]["email_after_change"]}
+        gmail = {e for e in own if e and e.endswith("@gmail.com")}
+        local, _, domain = r["email"].strip().lower().partition("+shop@")
+        assert domain == "gmail.com"
+        assert local in {e.split("@")[0].replace(".", "").lower() for e in gmail}
+    # the demo (no share) has none
+    assert not any(
+        "+shop@" in (r.get("email") or "") for r in _records(run[0], "web_orders", truth)
+    )

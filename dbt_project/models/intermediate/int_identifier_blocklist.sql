@@ -44,7 +44,7 @@ normalized as (
         reason,
         case identifier_type
             when 'email' then {{ normalize_email('identifier_value') }}
-            when 'phone' then {{ normalize_phone('identifier_value') }}
+            when 'phone' then {{ normalize_phone('identifier_value', 'identifier_blocklist') }}
             else lower({{ clean_text('identifier_value') }})
         end as identifier_value
     from expanded

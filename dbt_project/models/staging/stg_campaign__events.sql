@@ -17,7 +17,7 @@ renamed as (
         {{ clean_text('campaign_id') }} as campaign_id,
         lower({{ clean_text('channel') }}) as channel,
         {{ normalized_identifier('email') }},
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='campaign_events') }},
         {{ clean_text('device_id') }} as device_id,
         lower({{ clean_text('event_type') }}) as event_type,
         {{ clean_text('order_id') }} as order_id,

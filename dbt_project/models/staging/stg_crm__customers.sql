@@ -17,7 +17,7 @@ renamed as (
         {{ clean_text('first_name') }} as first_name,
         {{ clean_text('last_name') }} as last_name,
         {{ normalized_identifier('email') }},
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='crm_customers') }},
         {{ clean_text('loyalty_id') }} as loyalty_id,
         cast(birth_date as date) as birth_date,
         lower({{ clean_text('gender') }}) as gender,

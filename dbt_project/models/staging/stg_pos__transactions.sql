@@ -17,7 +17,7 @@ renamed as (
         cast(txn_ts as timestamp) as transacted_at,
         lower({{ clean_text('txn_type') }}) as txn_type,
         {{ clean_text('loyalty_id') }} as loyalty_id,
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='pos_transactions') }},
         {{ clean_text('card_hash') }} as card_hash,
         {{ normalize_currency('currency') }} as currency,
         cast(gross_amount as decimal(18, 2)) as gross_amount,

@@ -19,7 +19,7 @@ renamed as (
         lower({{ clean_text('contact_channel') }}) as contact_channel,
         {{ clean_text('customer_ref') }} as customer_ref,
         {{ normalized_identifier('email') }},
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='service_tickets') }},
         lower({{ clean_text('category') }}) as category,
         lower({{ clean_text('priority') }}) as priority,
         lower({{ clean_text('status') }}) as status,

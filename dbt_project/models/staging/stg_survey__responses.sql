@@ -19,7 +19,7 @@ renamed as (
         lower({{ clean_text('touchpoint') }}) as touchpoint,
         {{ clean_text('customer_ref') }} as customer_ref,
         {{ normalized_identifier('email') }},
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='survey_responses') }},
         {{ clean_text('related_id') }} as related_id,
         {{ clean_text('comment') }} as response_comment,
         {{ lineage_columns() }}

@@ -19,7 +19,7 @@ renamed as (
         lower({{ clean_text('status') }}) as status,
         {{ clean_text('customer_ref') }} as customer_ref,
         {{ normalized_identifier('email') }},
-        {{ normalized_identifier('phone') }},
+        {{ normalized_identifier('phone', phone_source='web_orders') }},
         {{ clean_text('loyalty_id') }} as loyalty_id,
         {{ clean_text('cookie_id') }} as cookie_id,
         {{ clean_text('device_id') }} as device_id,

@@ -16,7 +16,7 @@ final as (
         {{ clean_text('customer_ref') }} as customer_ref,
         cast(updated_at as timestamp) as updated_at,
         {{ normalize_email('email') }} as email,
-        {{ normalize_phone('phone') }} as phone,
+        {{ normalize_phone('phone', 'crm_customers') }} as phone,
         {{ clean_text('loyalty_id') }} as loyalty_id,
         coalesce(cast(is_deleted as boolean), false) as is_deleted,
         {{ lineage_columns() }}
