@@ -40,18 +40,26 @@ MODEL_NAME = "gradient_boosting"
 RECENCY_BASELINE = "baseline_recency"
 BGNBD_BASELINE = "baseline_bgnbd"
 
-# Fixed hyper-parameters; no early stopping, so the number of trees does not depend on an
-# internal random split and the refit on training+validation uses exactly the evaluated recipe.
-# 100 trees at rate 0.1 score as 200 at 0.05 did (validation ROC AUC 0.7760 both, 1M customers)
-# at half the cost of every fit, prediction and driver (docs/benchmarks.md).
+# A small tree shape: the training snapshots are months older than the scoring date, so
+# the customers in them are younger, and deep trees learn age-specific interactions that do
+# not carry over. Measured (docs/benchmarks.md, 2026-12-06): 31 leaves of >= 40 rows
+# lost to the BG/NBD baseline on CDNOW (validation ROC AUC 0.7412 against 0.7430) and
+# scored 0.7358 on the demo; 8 leaves of >= 200 rows scored 0.7461 and 0.7511.
 DEFAULT_MODEL_PARAMS = {
-    "learning_rate": 0.1,
-    "max_iter": 100,
-    "max_leaf_nodes": 31,
-    "min_samples_leaf": 40,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 200,
     "l2_regularization": 1.0,
-    "early_stopping": False,
 }
+# The number of trees is chosen by early stopping on a time split of the training rows:
+# fitted on the earlier training snapshots, stopped when the log loss on the latest one has
+# not improved for EARLY_STOPPING_ROUNDS trees (at most MAX_TREES). The fits that are
+# evaluated and refitted then use that many trees, without early stopping, so the refit on
+# training + validation is exactly the evaluated recipe. With a single training snapshot
+# there is nothing to stop on: TREES_WITHOUT_EARLY_STOPPING.
+MAX_TREES = 500
+EARLY_STOPPING_ROUNDS = 20
+TREES_WITHOUT_EARLY_STOPPING = 150
 DEFAULT_TIER_CUTOFFS = (0.4, 0.7)  # medium from 0.4, high from 0.7 (churn probability)
 # A customer's drivers are looked for among the model's most important features: the
 # others move its predictions too little to be anyone's reason, and each candidate
@@ -246,7 +254,32 @@ def _fit_model(x: np.ndarray, y: np.ndarray, seed: int, params: dict):
         raise InsufficientHistoryError(
             f"training rows have a single class (all is_churned = {bool(y[0])}); cannot fit"
         )
-    return HistGradientBoostingClassifier(random_state=seed, **params).fit(x, y)
+    # A leaf may not need more rows than a tiny training set has (tests, a young warehouse).
+    leaf = min(params.get("min_samples_leaf", 20), max(1, len(y) // 20))
+    return HistGradientBoostingClassifier(
+        random_state=seed, early_stopping=False, **{**params, "min_samples_leaf": leaf}
+    ).fit(x, y)
+
+
+def _number_of_trees(
+    x: np.ndarray, y: np.ndarray, snapshot_dates: np.ndarray, seed: int, params: dict
+) -> int:
+    """Trees by early stopping on the latest training snapshot, the model fitted on the
+    earlier ones (see MAX_TREES)."""
+    latest = snapshot_dates == snapshot_dates.max()
+    if latest.all() or np.unique(y[latest]).size < 2 or np.unique(y[~latest]).size < 2:
+        return TREES_WITHOUT_EARLY_STOPPING
+    # a column the earlier snapshots never fill (a source that started later) cannot be binned
+    x = x[:, ~np.isnan(x[~latest]).all(axis=0)]
+    leaf = min(params.get("min_samples_leaf", 20), max(1, int((~latest).sum()) // 20))
+    stopped = HistGradientBoostingClassifier(
+        random_state=seed,
+        **{**params, "min_samples_leaf": leaf},
+        max_iter=MAX_TREES,
+        early_stopping=True,
+        n_iter_no_change=EARLY_STOPPING_ROUNDS,
+    ).fit(x[~latest], y[~latest], X_val=x[latest], y_val=y[latest])
+    return int(stopped.n_iter_)
 
 
 def _baseline_scores(rows: pd.DataFrame, medians: np.ndarray) -> dict[str, np.ndarray]:
@@ -340,7 +373,9 @@ def train_and_evaluate(
     """Fit on all 'training' snapshots, evaluate on the 'validation' snapshot (time split).
 
     - Model: HistGradientBoostingClassifier (NaN-aware) with `DEFAULT_MODEL_PARAMS` updated by
-      `model_params` and `random_state=seed`.
+      `model_params` and `random_state=seed`; unless `model_params` sets `max_iter`, the
+      number of trees is chosen by early stopping on the latest training snapshot
+      (`_number_of_trees`) and named in the message.
     - Baselines: days since last purchase (higher = riskier) and BG/NBD expected purchases
       (lower = riskier). Rank metrics (ROC AUC, PR AUC, lift) use the raw scores; the Brier
       score needs probabilities, so each baseline is calibrated by a one-feature logistic
@@ -382,6 +417,9 @@ def train_and_evaluate(
 
     fitted = _capped(training, max_training_rows)
     n_fitted = int(fitted.sum())
+    if "max_iter" not in params:
+        dates = training["snapshot_date"].to_numpy()[fitted]
+        params["max_iter"] = _number_of_trees(x_train[fitted], y_train[fitted], dates, seed, params)
     model = _fit_model(x_train[fitted], y_train[fitted], seed, params)
     p_val = model.predict_proba(x_val)[:, 1]
     rows = [_metric_row(MODEL_NAME, y_val, p_val, p_val, n_fitted)]
@@ -397,6 +435,7 @@ def train_and_evaluate(
         rows.append(_metric_row(name, y_val, val_score, probabilities, n_fitted))
     metrics = pd.DataFrame(rows)
     beats, message = _verdict(metrics)
+    message += f"; {params['max_iter']} trees"
     if ignored:
         message += f"; ignored feature(s) null on every training row: {', '.join(ignored)}"
 

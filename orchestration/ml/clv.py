@@ -463,13 +463,18 @@ _FITTERS = {"bgnbd": fit_bgnbd, "pareto_nbd": fit_pareto_nbd}
 _UNIT_NAMES = {1: "day", 7: "week"}
 
 
-def extreme_customers(frequency, *, quantile: float, floor: float) -> tuple[np.ndarray, float]:
-    """Flag customers whose frequency is above the `quantile` of repeat buyers' frequencies AND
-    at least `floor`; returns (flags, the quantile threshold)."""
+def extreme_customers(
+    frequency, items_per_purchase_day, *, quantile: float, floor: float, min_items: float
+) -> tuple[np.ndarray, float]:
+    """Flag customers whose frequency is above the `quantile` of repeat buyers' frequencies
+    AND at least `floor` AND who buy at least `min_items` items per purchase day (no
+    item count, no evidence: never flagged); returns (flags, the quantile threshold)."""
     x = _as_float("frequency", frequency)
+    items = np.asarray(items_per_purchase_day, dtype=np.float64)
     repeat = x[x > 0]
     threshold = float(np.quantile(repeat, quantile)) if repeat.size else np.inf
-    return (x > threshold) & (x >= floor), threshold
+    bulk = np.nan_to_num(items, nan=-np.inf) >= min_items
+    return (x > threshold) & (x >= floor) & bulk, threshold
 
 
 def score_customers(
@@ -480,20 +485,27 @@ def score_customers(
     annual_discount_rate: float = 0.10,
     extreme_frequency_quantile: float = 0.999,
     extreme_frequency_floor: float = 52,
+    extreme_min_items_per_day: float = 20,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit the purchase model and Gamma-Gamma on `summary` and score every customer.
 
     `summary` has one row per customer: customer_id, frequency (repeat purchase days),
     recency_days (first to last purchase), t_days (first purchase to as-of date) and
-    monetary_value (mean spend per repeat purchase day; ignored when frequency = 0).
+    monetary_value (mean spend per repeat purchase day; ignored when frequency = 0), and
+    optionally items_per_purchase_day (mean items bought per purchase day, null if unknown).
 
-    Extreme-customer rule (resellers, B2B buyers): a customer is extreme when their frequency
-    is ABOVE the `extreme_frequency_quantile` (default 99.9th percentile) of repeat buyers'
-    frequencies AND at least `extreme_frequency_floor` (default 52 repeat purchase days, i.e.
-    more than weekly for a year). Extreme customers are LEFT OUT of both fits so they do not
-    distort the population parameters, but they are still scored with those parameters and
-    flagged `is_extreme_customer`; the threshold and count go into the params table
-    (model "extreme_customer_rule").
+    Extreme-customer rule (resellers, B2B buyers), on evidence of reselling only: a customer
+    is extreme when their frequency is ABOVE the `extreme_frequency_quantile` (default 99.9th
+    percentile) of repeat buyers' frequencies AND at least `extreme_frequency_floor` (default
+    52 repeat purchase days, more than weekly for a year) AND they buy in bulk, at least
+    `extreme_min_items_per_day` items per purchase day (default 20; a customer without item
+    counts is never extreme). Frequency alone is no evidence: a heavy consumer is what the
+    purchase model's heterogeneity is for, and leaving CDNOW's two heaviest buyers (81 and 71
+    purchase days, about 6 CDs a day) out moved its BG/NBD parameters by up to 2 %.
+    Extreme customers are LEFT OUT of both fits so they do not distort the population
+    parameters, but they are still scored with those parameters and flagged
+    `is_extreme_customer`; the thresholds and count go into the params table (model
+    "extreme_customer_rule").
 
     Returns (scores, params). Times in scores are in model time units (weeks by default);
     params has model, parameter, value, time_unit, log_likelihood, n_customers.
@@ -509,8 +521,17 @@ def score_customers(
     t_x, T = recency_days / time_unit_days, t_days / time_unit_days
     spend = np.nan_to_num(summary["monetary_value"].to_numpy(dtype=np.float64, na_value=np.nan))
 
+    items = (
+        summary["items_per_purchase_day"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "items_per_purchase_day" in summary.columns
+        else np.full(x.size, np.nan)
+    )
     extreme, threshold = extreme_customers(
-        x, quantile=extreme_frequency_quantile, floor=extreme_frequency_floor
+        x,
+        items,
+        quantile=extreme_frequency_quantile,
+        floor=extreme_frequency_floor,
+        min_items=extreme_min_items_per_day,
     )
     keep = ~extreme
     fit = _FITTERS[model](x[keep], t_x[keep], T[keep])
@@ -559,6 +580,7 @@ def score_customers(
         (rule, "frequency_quantile", extreme_frequency_quantile, unit, np.nan, x.size),
         (rule, "frequency_floor", float(extreme_frequency_floor), unit, np.nan, x.size),
         (rule, "frequency_threshold", threshold, unit, np.nan, x.size),
+        (rule, "min_items_per_purchase_day", extreme_min_items_per_day, unit, np.nan, x.size),
         (rule, "n_extreme_customers", float(extreme.sum()), unit, np.nan, x.size),
     ]
     params = pd.DataFrame(

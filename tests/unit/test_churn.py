@@ -1,11 +1,16 @@
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from orchestration.ml.churn import (
+    DEFAULT_MODEL_PARAMS,
+    EARLY_STOPPING_ROUNDS,
+    TREES_WITHOUT_EARLY_STOPPING,
     InsufficientHistoryError,
+    _number_of_trees,
     brier_score,
     pr_auc,
     roc_auc,
@@ -387,3 +392,49 @@ def test_training_fingerprint_follows_the_labelled_rows_and_the_settings(feature
         fingerprint(params={"max_iter": 50}),
     }
     assert reference not in others and len(others) == 7
+
+
+# ---- number of trees -----------------------------------------------------------------------
+
+
+def _two_snapshots(signal: float, n: int = 4000, seed: int = 3):
+    """x, y, snapshot dates: half the rows in an earlier snapshot, half in the latest; the
+    label follows the first column with weight `signal` (0: pure noise)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = (rng.random(n) < 1 / (1 + np.exp(-signal * x[:, 0]))).astype(int)
+    dates = np.where(
+        np.arange(n) < n // 2, np.datetime64("2024-01-01"), np.datetime64("2024-02-01")
+    )
+    return x, y, dates
+
+
+def test_trees_stop_early_on_the_latest_snapshot():
+    # Noise: the first trees already fit noise of the earlier snapshot, so the loss on the
+    # latest one stops improving at once, and the fit stops EARLY_STOPPING_ROUNDS later.
+    x, y, dates = _two_snapshots(signal=0.0)
+    noise = _number_of_trees(x, y, dates, 42, DEFAULT_MODEL_PARAMS)
+    assert noise <= 2 * EARLY_STOPPING_ROUNDS
+    # A smooth signal needs many small trees at this learning rate.
+    x, y, dates = _two_snapshots(signal=3.0)
+    assert _number_of_trees(x, y, dates, 42, DEFAULT_MODEL_PARAMS) > noise + 20
+
+
+def test_one_training_snapshot_has_nothing_to_stop_on():
+    x, y, _ = _two_snapshots(signal=3.0)
+    same_day = np.full(len(y), np.datetime64("2024-02-01"))
+    assert (
+        _number_of_trees(x, y, same_day, 42, DEFAULT_MODEL_PARAMS) == TREES_WITHOUT_EARLY_STOPPING
+    )
+
+
+def test_evaluation_names_its_number_of_trees(evaluation):
+    assert re.search(r"; \d+ trees", evaluation.message)
+
+
+def test_a_column_only_the_latest_snapshot_fills_does_not_stop_the_fit():
+    # e.g. a source that started delivering after the earlier snapshots
+    x, y, dates = _two_snapshots(signal=3.0)
+    late = np.where(dates == dates.max(), 1.0, np.nan)
+    trees = _number_of_trees(np.c_[x, late], y, dates, 42, DEFAULT_MODEL_PARAMS)
+    assert trees == _number_of_trees(x, y, dates, 42, DEFAULT_MODEL_PARAMS)

@@ -11,6 +11,16 @@ import pytest
 from orchestration.ml import clv
 
 CDNOW = Path(__file__).resolve().parents[1] / "fixtures" / "cdnow" / "cdnow_summary.csv"
+CDNOW_MASTER = CDNOW.with_name("CDNOW_master.txt")
+# lifetimes 0.11.3 BetaGeoFitter (penalizer 0) on the full CDNOW log's calibration summary
+# (23,570 customers, 1997-09-30, weeks from day counts): computed once outside this project
+# (tests/fixtures/cdnow/README.md), an implementation independent of orchestration/ml/clv.py.
+LIFETIMES_FULL_BGNBD = {
+    "r": 0.251624011424104,
+    "alpha": 4.788945170327031,
+    "a": 0.7234330357288045,
+    "b": 2.1610869813723355,
+}
 BGNBD = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
 PARETO = {"r": 0.5533, "alpha": 10.5777, "s": 0.6062, "beta": 11.6677}
 GAMMA_GAMMA = {"p": 6.2496, "q": 3.7442, "gamma": 15.4435}
@@ -180,9 +190,10 @@ def _cdnow_summary(cdnow: pd.DataFrame) -> pd.DataFrame:
 
 def test_score_customers_flags_and_excludes_extreme_customers(cdnow, bgnbd, gamma_gamma):
     summary = _cdnow_summary(cdnow)
+    summary["items_per_purchase_day"] = 2.0
     reseller = pd.DataFrame(
         [{"customer_id": -1, "frequency": 200, "recency_days": 270, "t_days": 272,
-          "monetary_value": 900.0}]
+          "monetary_value": 900.0, "items_per_purchase_day": 40.0}]
     )  # fmt: skip
     scores, params = clv.score_customers(
         pd.concat([summary, reseller], ignore_index=True), extreme_frequency_floor=52
@@ -193,7 +204,7 @@ def test_score_customers_flags_and_excludes_extreme_customers(cdnow, bgnbd, gamm
         "clv_365d", "is_extreme_customer",
     ]  # fmt: skip
     assert len(scores) == 2358
-    # only the reseller passes both the 99.9th percentile and the 52-day floor
+    # only the reseller passes the 99.9th percentile, the 52-day floor and the bulk rule
     assert scores.loc[scores["is_extreme_customer"], "customer_id"].tolist() == [-1]
     fitted = params.set_index(["model", "parameter"])["value"]
     for name, value in bgnbd.params.items():  # the reseller did not move the fit
@@ -241,3 +252,50 @@ def test_unidentified_fits_raise_clear_errors():
         clv.fit_bgnbd(np.full(100, 5), np.full(100, 10.0), np.full(100, 10.0))
     with pytest.raises(clv.ClvFitError, match="needs repeat buyers with spend > 0; found 1"):
         clv.fit_gamma_gamma([0, 2, 3], [10.0, 0.0, 5.0])
+
+
+def _calibration_summary(log: Path, end: str) -> pd.DataFrame:
+    """The CLV summary of a CDNOW log up to `end`, by the warehouse's definition (same-day
+    purchases merged, frequency = purchase days - 1, days since the first purchase)."""
+    orders = pd.read_csv(log, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    orders = orders[pd.to_datetime(orders["date"]) <= end]
+    days = orders.groupby(["customer_id", "date"], as_index=False).agg(
+        items=("number_of_cds", "sum"), spend=("dollar_value", "sum")
+    )
+    days["date"] = pd.to_datetime(days["date"])
+    by = days.groupby("customer_id")
+    first, last = by["date"].min(), by["date"].max()
+    frequency = by.size() - 1
+    first_spend = days.sort_values("date").groupby("customer_id")["spend"].first()
+    repeat_spend = by["spend"].sum() - first_spend
+    return pd.DataFrame(
+        {
+            "customer_id": frequency.index,
+            "frequency": frequency.to_numpy(),
+            "recency_days": (last - first).dt.days.to_numpy(),
+            "t_days": (pd.Timestamp(end) - first).dt.days.to_numpy(),
+            "monetary_value": (repeat_spend / frequency.where(frequency > 0)).fillna(0).to_numpy(),
+            "items_per_purchase_day": by["items"].mean().to_numpy(),
+        }
+    )
+
+
+def test_default_rule_keeps_cdnow_heavy_buyers_and_matches_lifetimes():
+    """Frequency alone is no evidence of reselling: with defaults nobody of the full CDNOW
+    log is left out, and the BG/NBD fit is lifetimes' fit on the same summary."""
+    summary = _calibration_summary(CDNOW_MASTER, "1997-09-30")
+    assert len(summary) == 23_570
+    scores, params = clv.score_customers(summary)
+    assert not scores["is_extreme_customer"].any()
+    fitted = params.set_index(["model", "parameter"])["value"]
+    for name, value in LIFETIMES_FULL_BGNBD.items():
+        assert fitted["bgnbd", name] == pytest.approx(value, rel=1e-3)
+    assert fitted["extreme_customer_rule", "n_extreme_customers"] == 0
+    # The frequency-only rule of before left out the two heaviest buyers (80 and 70 repeat
+    # days, 6.8 and 6.0 CDs a day), and its fit strayed from lifetimes' by over 1 %.
+    _, frequency_only = clv.score_customers(summary, extreme_min_items_per_day=0)
+    strayed = frequency_only.set_index(["model", "parameter"])["value"]
+    assert strayed["extreme_customer_rule", "n_extreme_customers"] == 2
+    assert max(
+        abs(strayed["bgnbd", n] / v - 1) for n, v in LIFETIMES_FULL_BGNBD.items()
+    ) == pytest.approx(0.02, abs=0.01)

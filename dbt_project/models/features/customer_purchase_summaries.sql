@@ -23,7 +23,8 @@ purchase_days as (
     select
         customer_id,
         order_date as purchase_date,
-        coalesce(sum(revenue_usd), 0) as day_revenue_usd
+        coalesce(sum(revenue_usd), 0) as day_revenue_usd,
+        sum(item_count) as day_items
     from orders
     where customer_id is not null and is_purchase
     group by customer_id, order_date
@@ -52,7 +53,8 @@ summarised as (
         count(*) - 1 as frequency,
         sum(flagged_days.day_revenue_usd) filter (
             where not flagged_days.is_first_purchase_day
-        ) as repeat_revenue_usd
+        ) as repeat_revenue_usd,
+        avg(flagged_days.day_items) as items_per_purchase_day
     from flagged_days
     inner join snapshots
         on flagged_days.purchase_date <= snapshots.snapshot_date
@@ -74,7 +76,8 @@ final as (
         case
             when frequency > 0 then cast(repeat_revenue_usd as double) / frequency
             else 0
-        end as monetary_value
+        end as monetary_value,
+        items_per_purchase_day
     from summarised
 
 )
