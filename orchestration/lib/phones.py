@@ -21,6 +21,7 @@ import phonenumbers
 
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.settings import REPO_ROOT, PhoneRegions
+from orchestration.lib.sql import scalar
 
 LOOKUP_SCHEMA = "lookup"
 LOOKUP_TABLE = f"{LOOKUP_SCHEMA}.phone_numbers"
@@ -100,10 +101,6 @@ def ensure_phone_lookup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LOOKUP_DDL)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
-    return con.execute(sql, params or []).fetchall()[0][0]
-
-
 def _blocklist_phones() -> list[str]:
     with BLOCKLIST_SEED.open(newline="") as seed:
         return [
@@ -119,7 +116,7 @@ def _new_values(
     """Distinct values of raw rows loaded since the source's last scan (less the lookback
     window, so a clock set back loses nothing) that the lookup does not hold, and the
     newest load time read."""
-    scanned = _scalar(
+    scanned = scalar(
         con, f"select max(scanned_through) from {SCANS_TABLE} where source_name = ?", [source]
     )
     since = "" if scanned is None else "and raw._ingested_at > ?::timestamp - to_hours(?)"
@@ -136,7 +133,7 @@ def _new_values(
         """,
         params,
     ).fetchall()
-    newest = _scalar(con, f"select max(_ingested_at) from raw.{source}")
+    newest = scalar(con, f"select max(_ingested_at) from raw.{source}")
     return [value for (value,) in rows], newest
 
 
@@ -151,7 +148,7 @@ def refresh_phone_lookup(
     for source, column in (*PHONE_COLUMNS, (BLOCKLIST_SOURCE, None)):
         region = regions.for_source(source)
         # Read in another region before: every value of the source is read again.
-        dropped = _scalar(
+        dropped = scalar(
             con,
             f"delete from {LOOKUP_TABLE} where source_name = ? and region <> ?",
             [source, region],

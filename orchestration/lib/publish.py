@@ -53,6 +53,7 @@ import duckdb
 
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.settings import DuckDBLimits
+from orchestration.lib.sql import scalar
 
 PUBLISHED_NAME = "marts.duckdb"
 PREVIOUS_NAME = "marts.previous.duckdb"
@@ -466,17 +467,13 @@ def _write_state(publish_dir: Path, final: Path, full_size: int, changed_until: 
     os.replace(temp, publish_dir / STATE_NAME)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
-    return con.execute(sql, params).fetchone()[0]
-
-
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str, in_warehouse: bool) -> bool:
     """Whether `table` is a mart of the attached warehouse, or a table of the new file."""
     where = "database_name = 'warehouse' and schema_name = 'marts'"
     if not in_warehouse:
         where = "database_name = current_database() and schema_name = 'main'"
     return bool(
-        _scalar(
+        scalar(
             con, f"select count(*) from duckdb_tables() where {where} and table_name = ?", [table]
         )
     )
@@ -495,7 +492,7 @@ def _by_key_since(
     ).fetchall()
     if con.execute(f"describe main.{_ident(table)}").fetchall() != wanted:
         return False
-    oldest = _scalar(con, f"select min(_changed_at) from warehouse.marts.{_ident(table)}")
+    oldest = scalar(con, f"select min(_changed_at) from warehouse.marts.{_ident(table)}")
     return oldest is None or oldest <= datetime.fromisoformat(since)
 
 
@@ -572,7 +569,7 @@ def _publish(
                     con.execute(f"drop table main.{_ident(table)}")
             con.execute("checkpoint")
             changed_until = {
-                table: _scalar(con, f"select max(_changed_at) from warehouse.marts.{_ident(table)}")
+                table: scalar(con, f"select max(_changed_at) from warehouse.marts.{_ident(table)}")
                 for table in replace_keys
                 if table in tables
             }

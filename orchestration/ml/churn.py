@@ -253,15 +253,21 @@ def _capped(rows: pd.DataFrame, max_rows: int | None) -> np.ndarray:
     return keep
 
 
+def _leaf_size(params: dict, rows: int) -> int:
+    """The shape's rows per leaf, fewer when a training set is tiny (tests, a young
+    warehouse): a leaf may not need more rows than a twentieth of them."""
+    return min(params.get("min_samples_leaf", 20), max(1, rows // 20))
+
+
 def _fit_model(x: np.ndarray, y: np.ndarray, seed: int, params: dict):
     if y.min() == y.max():
         raise InsufficientHistoryError(
             f"training rows have a single class (all is_churned = {bool(y[0])}); cannot fit"
         )
-    # A leaf may not need more rows than a tiny training set has (tests, a young warehouse).
-    leaf = min(params.get("min_samples_leaf", 20), max(1, len(y) // 20))
     return HistGradientBoostingClassifier(
-        random_state=seed, early_stopping=False, **{**params, "min_samples_leaf": leaf}
+        random_state=seed,
+        early_stopping=False,
+        **{**params, "min_samples_leaf": _leaf_size(params, len(y))},
     ).fit(x, y)
 
 
@@ -275,10 +281,9 @@ def _number_of_trees(
         return TREES_WITHOUT_EARLY_STOPPING
     # a column the earlier snapshots never fill (a source that started later) cannot be binned
     x = x[:, ~np.isnan(x[~latest]).all(axis=0)]
-    leaf = min(params.get("min_samples_leaf", 20), max(1, int((~latest).sum()) // 20))
     stopped = HistGradientBoostingClassifier(
         random_state=seed,
-        **{**params, "min_samples_leaf": leaf},
+        **{**params, "min_samples_leaf": _leaf_size(params, int((~latest).sum()))},
         max_iter=MAX_TREES,
         early_stopping=True,
         n_iter_no_change=EARLY_STOPPING_ROUNDS,
