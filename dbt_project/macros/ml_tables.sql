@@ -48,6 +48,9 @@
         n_training bigint not null,
         n_validation bigint not null,
         validation_churn_rate double,
-        beats_baselines boolean not null
+        beats_baselines boolean not null,
+        calibration_error double
     );
+    {#- added after the table's first release: warehouses created before get it here -#}
+    alter table ml.churn_model_metrics add column if not exists calibration_error double;
 {%- endmacro %}

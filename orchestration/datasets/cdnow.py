@@ -86,7 +86,8 @@ def holdout_report(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the run's own metrics, ROC AUC on the 39-week outcome per predictor)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         own = con.execute(
-            "select model_name, roc_auc, pr_auc, brier_score, n_training, n_validation "
+            "select model_name, roc_auc, pr_auc, brier_score, calibration_error, n_training, "
+            "n_validation "
             "from ml.churn_model_metrics where as_of_date = ? "
             "qualify run_id = last(run_id order by rowid) over () order by model_name",
             [CALIBRATION_END],

@@ -100,15 +100,20 @@ def model_lines(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object) -> l
         if customers
         else "CLV: none this run (see the clv_models step)"
     ]
-    auc = dict(
-        con.execute(
-            "select model_name, roc_auc from ml.churn_model_metrics where run_id = ?", [run_id]
+    metrics = {
+        name: (auc, error)
+        for name, auc, error in con.execute(
+            "select model_name, roc_auc, calibration_error from ml.churn_model_metrics "
+            "where run_id = ?",
+            [run_id],
         ).fetchall()
-    )
-    if auc:
+    }
+    if metrics:
+        auc, error = metrics["gradient_boosting"]
         lines.append(
-            f"churn model ROC AUC {auc['gradient_boosting']:.3f}, baselines: days since last "
-            f"purchase {auc['baseline_recency']:.3f}, BG/NBD {auc['baseline_bgnbd']:.3f}"
+            f"churn model ROC AUC {auc:.3f} (calibration error {error:.3f}), baselines: days "
+            f"since last purchase {metrics['baseline_recency'][0]:.3f}, "
+            f"BG/NBD {metrics['baseline_bgnbd'][0]:.3f}"
         )
     else:
         lines.append("churn model: none this run (see the churn_model step)")

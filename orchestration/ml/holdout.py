@@ -17,13 +17,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from orchestration.lib.settings import DuckDBLimits
 from orchestration.ml.churn import (
     DEFAULT_MAX_TRAINING_ROWS,
     InsufficientHistoryError,
+    calibration,
     roc_auc,
     score,
     train_and_evaluate,
@@ -33,7 +33,6 @@ from orchestration.ml.features import add_bgnbd_expectation
 from orchestration.ml.tables import SNAPSHOT_ORDER, read_table
 
 CLV_WINDOW_DAYS = 90  # compared with expected_purchases_90d
-BINS = 10
 
 
 @dataclass(frozen=True)
@@ -71,23 +70,6 @@ class HoldoutReport:
                 *churn,
             ]
         )
-
-
-def calibration(predicted: np.ndarray, actual: np.ndarray, bins: int = BINS) -> pd.DataFrame:
-    """Mean prediction and mean outcome per equal-count bin of the prediction (ties kept
-    together by ranking with the average method, then cutting the rank)."""
-    ranks = pd.Series(predicted).rank(method="average").to_numpy()
-    bin_of = np.minimum((ranks - 1) * bins // len(ranks), bins - 1).astype(int) + 1
-    frame = pd.DataFrame({"bin": bin_of, "predicted": predicted, "actual": actual})
-    return (
-        frame.groupby("bin")
-        .agg(
-            customers=("predicted", "size"),
-            mean_predicted=("predicted", "mean"),
-            mean_actual=("actual", "mean"),
-        )
-        .reset_index()
-    )
 
 
 def compare(

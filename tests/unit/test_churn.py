@@ -8,10 +8,12 @@ import pytest
 from orchestration.ml.churn import (
     DEFAULT_MODEL_PARAMS,
     EARLY_STOPPING_ROUNDS,
+    MAX_CALIBRATION_ERROR,
     TREES_WITHOUT_EARLY_STOPPING,
     InsufficientHistoryError,
     _number_of_trees,
     brier_score,
+    calibration_error,
     pr_auc,
     roc_auc,
     score,
@@ -33,6 +35,7 @@ METRIC_COLUMNS = [
     "roc_auc",
     "pr_auc",
     "brier_score",
+    "calibration_error",
     "top_decile_lift",
     "n_validation",
     "validation_churn_rate",
@@ -114,6 +117,21 @@ def test_brier_score_by_hand():
     assert brier_score([True, False, True], [0.8, 0.3, 0.5]) == pytest.approx(0.38 / 3)
 
 
+def test_calibration_error_by_hand():
+    # Two bins of two rows: 0.1, 0.1 with outcomes 0, 1 (rate 0.5, gap 0.4) and 0.9, 0.9
+    # with 1, 1 (rate 1, gap 0.1): (2 * 0.4 + 2 * 0.1) / 4 = 0.25.
+    assert calibration_error([0, 1, 1, 1], [0.1, 0.1, 0.9, 0.9], bins=2) == pytest.approx(0.25)
+    # Four tied rows share one bin: mean 0.25, rate 1/4 -> calibrated.
+    assert calibration_error([1, 0, 0, 0], [0.25] * 4) == pytest.approx(0.0)
+    # Calibration is not ranking: a constant 0.5 on a 50 % churn rate is calibrated (and
+    # ranks no better than chance); 0.4 for both churners and 0.6 for both others ranks
+    # worst and is 0.6 off in both bins: |0.4 - 1| and |0.6 - 0|.
+    y = [1, 0, 1, 0]
+    assert calibration_error(y, [0.5] * 4) == pytest.approx(0.0)
+    assert roc_auc(y, [0.4, 0.6, 0.4, 0.6]) == 0.0
+    assert calibration_error(y, [0.4, 0.6, 0.4, 0.6], bins=2) == pytest.approx(0.6)
+
+
 def test_top_decile_lift_by_hand():
     # 20 rows, 4 churners (rate 0.2); top 10 % = 2 rows: 0.95(+) and 0.9(-) -> rate 0.5,
     # lift 0.5 / 0.2 = 2.5.
@@ -136,6 +154,8 @@ def test_metrics_reject_undefined_input():
         pr_auc([0, 1], [0.1, np.nan])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         brier_score([0, 1], [0.1, 1.2])
+    with pytest.raises(ValueError, match="single class"):
+        calibration_error([0, 0], [0.1, 0.2])
 
 
 # ---- training and evaluation ---------------------------------------------------------------
@@ -157,6 +177,34 @@ def test_model_beats_both_baselines(evaluation):
     # The XOR pair and recency matter; the pure-noise columns do not.
     top3 = set(evaluation.feature_importances["feature"].head(3))
     assert top3 == {"x1", "x2", "days_since_last_purchase"}
+
+
+def test_calibration_is_measured_on_the_validation_snapshot(features, evaluation):
+    # The synthetic churn process is the same in every snapshot: a calibrated model.
+    table = evaluation.calibration
+    assert table["customers"].sum() == 1500 and len(table) == 10
+    error = evaluation.metrics.set_index("model_name").loc["gradient_boosting", "calibration_error"]
+    assert error < MAX_CALIBRATION_ERROR and evaluation.is_calibrated
+    gaps = (table["mean_predicted"] - table["mean_actual"]).abs()
+    assert error == pytest.approx((gaps * table["customers"]).sum() / 1500)
+    assert "probabilities are calibrated" in evaluation.calibration_message
+
+
+def test_a_churn_rate_that_drifted_is_not_calibrated(features):
+    # Nine in ten validation customers churn whatever their features: the probabilities
+    # learnt on the training snapshots still range from low to high.
+    drifted = features.copy()
+    validation = (drifted["snapshot_role"] == "validation").to_numpy()
+    rng = np.random.default_rng(1)
+    drifted.loc[validation, "is_churned"] = rng.random(validation.sum()) < 0.9
+    result = train_and_evaluate(drifted, horizon_days=HORIZON)
+    assert not result.is_calibrated
+    assert re.search(
+        r"probabilities are NOT calibrated .* error 0\.\d{4} \(> 0\.05\), churn rate 0\.[89]\d{3}$",
+        result.calibration_message,
+    )
+    lowest = result.calibration.iloc[0]
+    assert lowest["mean_actual"] - lowest["mean_predicted"] > 0.5
 
 
 def test_message_names_the_baseline_not_beaten(features):

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from orchestration.ml.holdout import calibration, compare
+from orchestration.ml.churn import calibration
+from orchestration.ml.holdout import compare
 
 
 def test_calibration_bins_by_rank_and_keeps_ties_together():

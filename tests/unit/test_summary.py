@@ -60,13 +60,15 @@ def test_model_lines_name_the_clv_and_the_churn_model_of_the_run():
     )
     con.execute(
         "create table ml.churn_model_metrics as select * from (values "
-        "('run-2', 'gradient_boosting', 0.7334), ('run-2', 'baseline_recency', 0.6886), "
-        "('run-2', 'baseline_bgnbd', 0.7135), ('run-1', 'gradient_boosting', 0.5)) "
-        "as t(run_id, model_name, roc_auc)"
+        "('run-2', 'gradient_boosting', 0.7334, 0.0152), "
+        "('run-2', 'baseline_recency', 0.6886, 0.02), ('run-2', 'baseline_bgnbd', 0.7135, 0.03), "
+        "('run-1', 'gradient_boosting', 0.5, 0.5)) "
+        "as t(run_id, model_name, roc_auc, calibration_error)"
     )
     assert model_lines(con, "run-2", "2026-06-30") == [
         "CLV (bgnbd): 2 customers, 365-day CLV 150.50 USD",
-        "churn model ROC AUC 0.733, baselines: days since last purchase 0.689, BG/NBD 0.714",
+        "churn model ROC AUC 0.733 (calibration error 0.015), baselines: days since last "
+        "purchase 0.689, BG/NBD 0.714",
     ]
     assert model_lines(con, "run-3", "2026-07-31") == [
         "CLV: none this run (see the clv_models step)",
@@ -91,7 +93,7 @@ def test_a_run_that_built_nothing_shows_no_figures_of_an_earlier_run():
     )
     con.execute(
         "create table ml.churn_model_metrics as select 'run-1' as run_id, "
-        "'gradient_boosting' as model_name, 0.7 as roc_auc"
+        "'gradient_boosting' as model_name, 0.7 as roc_auc, 0.01 as calibration_error"
     )
     nothing = run_report(con, "run-2", "2026-06-30", built=set())
     assert nothing == RunReport([], None, [])

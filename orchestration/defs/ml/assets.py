@@ -14,6 +14,7 @@ import joblib
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
 from orchestration.lib.settings import CLV_MODELS
 from orchestration.ml.churn import (
+    MAX_CALIBRATION_ERROR,
     InsufficientHistoryError,
     score,
     train_and_evaluate,
@@ -160,7 +161,13 @@ def _fitted_check(passed: bool, verdict: str) -> dg.AssetCheckResult:
             asset=CHURN_METRICS,
             description="The model's ROC AUC and PR AUC beat both baselines on the validation "
             "snapshot (warning only: the scores are still written, with their metrics).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "calibrated",
+            asset=CHURN_METRICS,
+            description="The model's expected calibration error on the validation snapshot "
+            f"is at most {MAX_CALIBRATION_ERROR} (warning only, like beats_baselines).",
+        ),
     ],
     group_name="ml",
     pool=WAREHOUSE_POOL,
@@ -220,8 +227,12 @@ def churn_model(
         replace_rows(con, _table(CHURN_METRICS), metrics, {"run_id": context.run.run_id})
     fit = "reused (labelled snapshots unchanged)" if reused else "fitted"
     context.log.info(f"churn model {fit}: {fit_path.name}")
-    if not evaluation.beats_baselines:
-        context.log.warning(evaluation.message)
+    for passed, message in (
+        (evaluation.beats_baselines, evaluation.message),
+        (evaluation.is_calibrated, evaluation.calibration_message),
+    ):
+        if not passed:
+            context.log.warning(message)
     yield dg.MaterializeResult(
         asset_key=CUSTOMER_CHURN,
         metadata={
@@ -242,9 +253,13 @@ def churn_model(
             "metrics": dg.MetadataValue.md(evaluation.metrics.to_markdown(index=False)),
             "beats_baselines": evaluation.beats_baselines,
             "verdict": evaluation.message,
+            "calibration": dg.MetadataValue.md(
+                evaluation.calibration.to_markdown(index=False, floatfmt=".4f")
+            ),
         },
     )
-    yield _baselines_check(evaluation.beats_baselines, evaluation.message)
+    yield _warning_check("beats_baselines", evaluation.beats_baselines, evaluation.message)
+    yield _warning_check("calibrated", evaluation.is_calibrated, evaluation.calibration_message)
 
 
 def _no_churn_model(context: dg.AssetExecutionContext, reason: str, horizon: int):
@@ -254,13 +269,14 @@ def _no_churn_model(context: dg.AssetExecutionContext, reason: str, horizon: int
         asset_key=CUSTOMER_CHURN, metadata={"customers": 0, "verdict": message}
     )
     yield dg.MaterializeResult(asset_key=CHURN_METRICS, metadata={"verdict": message})
-    yield _baselines_check(False, message)
+    for check_name in ("beats_baselines", "calibrated"):
+        yield _warning_check(check_name, False, message)
 
 
-def _baselines_check(passed: bool, verdict: str) -> dg.AssetCheckResult:
+def _warning_check(check_name: str, passed: bool, verdict: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=CHURN_METRICS,
-        check_name="beats_baselines",
+        check_name=check_name,
         passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"verdict": verdict},
