@@ -267,7 +267,12 @@ MARTS_KEYS: dict[str, tuple[str, ...]] = {
     "marts.customer_rfm_history": ("customer_id", "as_of_date"),
     "marts.rpt_segment_migration": ("from_segment", "to_segment"),
     "marts.rpt_high_value_spend_alerts": ("customer_id",),
-    "marts.rpt_clv_by_segment": ("dimension", "dimension_value"),
+    "marts.rpt_clv_by_segment": (
+        "rfm_segment",
+        "value_tier",
+        "channel_profile",
+        "first_purchase_channel",
+    ),
     "marts.fct_points_ledger": ("entry_id",),
     "marts.rpt_loyalty_daily": ("report_date",),
     "marts.fct_points_expiry_lots": ("entry_id",),
@@ -280,7 +285,9 @@ MARTS_KEYS: dict[str, tuple[str, ...]] = {
     "marts.rpt_cx_monthly": ("report_month", "touchpoint"),
     "marts.rpt_retention_cohorts": ("cohort_month", "months_since_first_purchase", "first_channel"),
     "marts.rpt_experiment_results": ("experiment_id", "variant"),
-    "marts.rpt_nps_by_segment": ("dimension", "dimension_value"),
+    "marts.rpt_nps_by_segment": ("rfm_segment", "channel_profile"),
+    "marts.dim_channels": ("channel",),
+    "marts.dim_dates": ("date_day",),
     "ml.customer_clv": ("customer_id", "as_of_date"),
     "ml.customer_churn": ("customer_id", "as_of_date"),
 }
@@ -304,7 +311,12 @@ MARTS_NON_NEGATIVE: dict[str, tuple[str, ...]] = {
     "marts.dim_customers": ("clv_365d", "lifetime_orders"),
     "marts.rpt_channel_daily": ("return_rate",),
     "ml.customer_clv": ("clv_365d", "expected_purchases_90d", "expected_purchases_365d"),
-    "marts.rpt_clv_by_segment": ("total_clv_365d_usd", "avg_clv_365d_usd"),
+    "marts.rpt_clv_by_segment": (
+        "total_clv_365d_usd",
+        "avg_clv_365d_usd",
+        "sum_p_alive",
+        "sum_churn_probability",
+    ),
 }
 
 

@@ -12,8 +12,8 @@ def dbt_vars(
     settings: Settings, scope: RunScope, run_id: str | None = None
 ) -> dict[str, str | int]:
     """The run's as-of date and delivery window, the time zone, the churn horizon and refit
-    period, the incremental models' lookback window, the e-mail provider rules, and the
-    Dagster run id that identity logs carry."""
+    period, the incremental models' lookback window, the e-mail provider rules, the k of
+    the published marts' k-anonymity, and the Dagster run id that identity logs carry."""
     values = {
         **scope.dbt_vars(),
         "reporting_tz": settings.reporting_tz,
@@ -21,6 +21,7 @@ def dbt_vars(
         "churn_refit_days": settings.churn_refit_days,
         "incremental_lookback_hours": settings.incremental_lookback_hours,
         "email_provider_rules": settings.email_provider_rules,
+        "k_anonymity": settings.k_anonymity,
     }
     if run_id:
         values["run_id"] = run_id

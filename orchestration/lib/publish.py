@@ -7,6 +7,8 @@ Layout of `$PUBLISH_DIR` (every name is replaced by an atomic rename, never rewr
     parquet -> parquet.v<stamp>             symlink to this version's Parquet set
     parquet.previous -> parquet.v<stamp>    symlink to the previous version's set
     parquet.v<stamp>/<mart>.parquet         one directory per version, written once
+    restricted/crm_keys.duckdb              published customer ids -> CRM refs (not for BI)
+    restricted/crm_keys.previous.duckdb     the version before it
     .publish.lock                           held by a publish or rollback (flock)
     .publish_state.json                     what the live marts.duckdb holds (_State)
 
@@ -52,10 +54,17 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.contract import SOURCES
-from orchestration.lib.settings import DuckDBLimits
+from orchestration.lib.settings import DuckDBLimits, Settings
 from orchestration.lib.sql import scalar
 
 PUBLISHED_NAME = "marts.duckdb"
+# The CRM team's key from published customer ids back to CRM refs: a directory and file
+# only the pipeline's account can open (0700 / 0600), to be shared with the people
+# allowed to re-identify customers, never with BI tools.
+RESTRICTED_DIR = "restricted"
+CRM_KEYS_NAME = "crm_keys.duckdb"
+CRM_KEYS_PREVIOUS_NAME = "crm_keys.previous.duckdb"
+CRM_KEYS_TABLE = "customer_crm_refs"
 PREVIOUS_NAME = "marts.previous.duckdb"
 PARQUET_LINK = "parquet"
 PARQUET_PREVIOUS_LINK = "parquet.previous"
@@ -101,8 +110,61 @@ _WORD_SEPARATOR = r"[^\p{L}\p{N}'-]+"
 _PHONE_CHARS = r"[0-9 ()+.-]+"
 
 
+def mart_nodes(manifest: dict) -> list[dict]:
+    """The models a dbt manifest builds in the `marts` schema, by name."""
+    return [
+        node
+        for node in sorted(manifest["nodes"].values(), key=lambda n: n["name"])
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    ]
+
+
+def marts_to_publish(manifest: dict) -> dict[str, PublishedMart]:
+    """Every mart of a dbt manifest, with its columns marked `meta: {pii: true}` (the
+    publish step masks those) and `meta: {quasi_identifier: true}` (it checks their
+    k-anonymity), and the descriptions of the model and its columns."""
+
+    def marked(node: dict, flag: str) -> tuple[str, ...]:
+        return tuple(sorted(n for n, column in node["columns"].items() if column["meta"].get(flag)))
+
+    return {
+        node["name"]: PublishedMart(
+            pii=marked(node, "pii"),
+            quasi_identifiers=marked(node, "quasi_identifier"),
+            description=node["description"].strip(),
+            column_descriptions={
+                name: column["description"].strip() for name, column in node["columns"].items()
+            },
+        )
+        for node in mart_nodes(manifest)
+    }
+
+
 class PiiLeakError(RuntimeError):
     """The file about to be published holds personal data; it is not published."""
+
+
+class KAnonymityError(PiiLeakError):
+    """A combination of a mart's quasi-identifiers is shared by fewer than k rows, so the
+    file could single people out; it is not published."""
+
+
+@dataclass(frozen=True)
+class PublishedMart:
+    """How one mart is published, from its dbt YAML: the columns marked `meta: {pii:
+    true}` (direct identifiers: keyed-hashed) and `meta: {quasi_identifier: true}`
+    (published as they are, generalised by the model; every combination of them must
+    be shared by at least k rows, one row per person)."""
+
+    pii: tuple[str, ...] = ()
+    quasi_identifiers: tuple[str, ...] = ()
+    # the model's and its columns' descriptions: comments in the file, Parquet metadata
+    description: str = ""
+    column_descriptions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if both := sorted(set(self.pii) & set(self.quasi_identifiers)):
+            raise ValueError(f"column(s) {both} are marked both pii and quasi_identifier")
 
 
 class NothingToRollBackError(RuntimeError):
@@ -227,6 +289,24 @@ def _masked_select(con: duckdb.DuckDBPyConnection, table: str, pii: list[str]) -
         f"{_mask(c, pii)} as {_ident(c)}" for c in _published_columns(con, table, pii)
     )
     return f"select {select} from warehouse.marts.{_ident(table)}"
+
+
+HASHED_NOTE = "Published as a keyed SHA-256 hash (hex): joins across marts, not reversible."
+
+
+def _describe(con: duckdb.DuckDBPyConnection, table: str, mart: PublishedMart) -> None:
+    """The mart's dbt descriptions as comments on the copy's table and columns (a masked
+    column's says so)."""
+    con.execute(f"comment on table main.{_ident(table)} is {_literal(mart.description)}")
+    for (column,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'main' and table_name = ? order by column_index",
+        [table],
+    ).fetchall():
+        text = mart.column_descriptions.get(column, "")
+        if column in mart.pii:
+            text = f"{text} {HASHED_NOTE}".strip()
+        con.execute(f"comment on column main.{_ident(table)}.{_ident(column)} is {_literal(text)}")
 
 
 def _copy_masked(con: duckdb.DuckDBPyConnection, table: str, pii: list[str], key: str) -> None:
@@ -374,6 +454,83 @@ def find_pii(
     return PiiScan([f"{t}.{c} ({n} rows: {kinds})" for t, c, n, kinds in hits], reference)
 
 
+def k_anonymity_violations(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, PublishedMart], k: int
+) -> list[str]:
+    """Per table of `main` with quasi-identifiers: the groups of rows sharing a
+    combination of them that have fewer than `k` rows, counted, with the smallest as an
+    example (the operator needs to see which combination to generalise)."""
+    problems = []
+    for table, mart in tables.items():
+        if not mart.quasi_identifiers:
+            continue
+        described = con.execute(f"describe main.{_ident(table)}").fetchall()
+        present = {row[0] for row in described}
+        if missing := sorted(set(mart.quasi_identifiers) - present):
+            raise ValueError(f"{table} has no column {missing} marked quasi_identifier")
+        columns = ", ".join(_ident(c) for c in mart.quasi_identifiers)
+        small = con.execute(
+            f"select {columns}, count(*) as n from main.{_ident(table)} group by all "
+            f"having count(*) < $k order by n, {columns}",
+            {"k": k},
+        ).fetchall()
+        if small:
+            values = ", ".join(
+                f"{c}={v}" for c, v in zip(mart.quasi_identifiers, small[0], strict=False)
+            )
+            problems.append(
+                f"{table}: {len(small)} group(s) of ({', '.join(mart.quasi_identifiers)}) "
+                f"have fewer than {k} rows ({sum(row[-1] for row in small)} rows in all; "
+                f"the smallest, {small[0][-1]} row(s): {values})"
+            )
+    return problems
+
+
+def _write_crm_keys(
+    con: duckdb.DuckDBPyConnection, path: Path, customer_id_pii: tuple[str, ...], key: str
+) -> None:
+    """The CRM key file at `path`: each published customer's id as dim_customers
+    publishes it, with each of its CRM refs."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.parent.chmod(0o700)
+    con.execute(
+        f"attach {_literal(str(path))} as crm_keys "
+        f"(storage_version {_literal(PUBLISHED_STORAGE_VERSION)})"
+    )
+    path.chmod(0o600)
+    try:
+        con.execute(
+            f"""
+            create table crm_keys.{CRM_KEYS_TABLE} as
+            select {_mask("customer_id", customer_id_pii)} as customer_id,
+                identifier_value as customer_ref
+            from warehouse.identity.customer_identifiers
+            where identifier_type = 'crm'
+                and customer_id in (select customer_id from warehouse.marts.dim_customers)
+            order by all
+            """,
+            {"key": key} if customer_id_pii else None,
+        )
+        con.execute(
+            f"comment on table crm_keys.{CRM_KEYS_TABLE} is "
+            + _literal(
+                "RESTRICTED: re-identifies customers. One row per published customer_id "
+                "(marts.duckdb) and CRM customer_ref. Share with the CRM team only."
+            )
+        )
+    finally:
+        con.execute("detach crm_keys")
+    _fsync(path)
+
+
+def _swap_in(new: Path, final: Path, previous: Path) -> None:
+    """`new` becomes `final`, the file it replaces `previous` (each atomically)."""
+    if final.exists():
+        _hardlink_over(final, previous)
+    os.replace(new, final)
+    _fsync(final.parent)
+
+
 def _new_version() -> str:
     return PARQUET_VERSION_PREFIX + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
@@ -385,7 +542,8 @@ def _remove_leftovers(publish_dir: Path) -> None:
         for link in (PARQUET_LINK, PARQUET_PREVIOUS_LINK)
         if (publish_dir / link).is_symlink()
     }
-    for path in publish_dir.iterdir():
+    restricted = publish_dir / RESTRICTED_DIR
+    for path in [*publish_dir.iterdir(), *(restricted.iterdir() if restricted.is_dir() else ())]:
         if _TEMP_NAME.match(path.name):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -395,11 +553,33 @@ def _remove_leftovers(publish_dir: Path) -> None:
             shutil.rmtree(path)
 
 
+def _parquet_metadata(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The table's and its columns' comments as a Parquet key-value metadata literal:
+    `description`, and `column:<name>` per column."""
+    comments = con.execute(
+        """
+        select 'description', comment, -1 as position from duckdb_tables()
+        where database_name = current_database() and schema_name = 'main' and table_name = $t
+        union all
+        select 'column:' || column_name, comment, column_index from duckdb_columns()
+        where database_name = current_database() and schema_name = 'main' and table_name = $t
+        order by position
+        """,
+        {"t": table},
+    ).fetchall()
+    pairs = ", ".join(f"{_literal(k)}: {_literal(v or '')}" for k, v, _ in comments)
+    return "{" + pairs + "}"
+
+
 def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path) -> None:
+    """One Parquet file per table, carrying its comments as key-value metadata."""
     directory.mkdir()
     for table in tables:
         target = directory / f"{table}.parquet"
-        con.execute(f"copy main.{_ident(table)} to {_literal(str(target))} (format parquet)")
+        con.execute(
+            f"copy main.{_ident(table)} to {_literal(str(target))} "
+            f"(format parquet, kv_metadata {_parquet_metadata(con, table)})"
+        )
         _fsync(target)
     _fsync(directory)
 
@@ -407,14 +587,18 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory
 def publish_marts(
     warehouse_path: Path,
     publish_dir: Path,
-    tables: dict[str, list[str]],
+    tables: dict[str, PublishedMart],
     key: str,
     duckdb_limits: DuckDBLimits | None = None,
     replace_keys: dict[str, str] | None = None,
+    k_anonymity: int = Settings.k_anonymity,
+    crm_keys: bool = False,
 ) -> PublishResult:
-    """Copy the allow-listed `marts` tables (table -> its pii columns) into
-    `<publish_dir>/marts.duckdb` and `<publish_dir>/parquet/<table>.parquet`, masking the
-    pii columns; refuse (PiiLeakError) a file still holding personal data.
+    """Copy the allow-listed `marts` tables into `<publish_dir>/marts.duckdb` and
+    `<publish_dir>/parquet/<table>.parquet`, masking their pii columns; refuse
+    (PiiLeakError) a file still holding personal data, and (KAnonymityError) one in
+    which a combination of a table's quasi-identifiers is shared by fewer than
+    `k_anonymity` rows.
 
     `replace_keys` names the marts the warehouse keeps up to date key by key (table ->
     the key column of its `replace_keys` strategy). When the published file is the one
@@ -422,10 +606,23 @@ def publish_marts(
     only the keys replaced since (`_changed_at`) and lose the keys the warehouse no
     longer has; every other table is copied whole. A rolled-back file, a rebuilt table or
     a changed schema makes the table, or the file, copied whole again (the same content
-    either way)."""
+    either way).
+
+    `crm_keys`: also write `restricted/crm_keys.duckdb`, the published `customer_id` of
+    every customer of `dim_customers` with its CRM refs (identity.customer_identifiers),
+    swapped in with the marts."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(publish_dir, wait=True):
-        return _publish(warehouse_path, publish_dir, tables, key, duckdb_limits, replace_keys or {})
+        return _publish(
+            warehouse_path,
+            publish_dir,
+            tables,
+            key,
+            duckdb_limits,
+            replace_keys or {},
+            k_anonymity,
+            crm_keys,
+        )
 
 
 @dataclass(frozen=True)
@@ -529,14 +726,18 @@ def _update_by_key(
 def _publish(
     warehouse_path: Path,
     publish_dir: Path,
-    tables: dict[str, list[str]],
+    tables: dict[str, PublishedMart],
     key: str,
     duckdb_limits: DuckDBLimits | None,
     replace_keys: dict[str, str],
+    k_anonymity: int,
+    crm_keys: bool,
 ) -> PublishResult:
     _remove_leftovers(publish_dir)
     final = publish_dir / PUBLISHED_NAME
     staging_file = _temp_name(publish_dir, PUBLISHED_NAME)
+    restricted = publish_dir / RESTRICTED_DIR
+    keys_file = _temp_name(restricted, CRM_KEYS_NAME) if crm_keys else None
     version = _new_version()
     parquet_dir = publish_dir / version
     state = _usable_state(publish_dir, final)
@@ -558,7 +759,7 @@ def _publish(
                 for table in replace_keys
                 if state
                 and table in tables
-                and _by_key_since(con, table, tables[table], state.changed_until.get(table))
+                and _by_key_since(con, table, tables[table].pii, state.changed_until.get(table))
             }
             # The rest is copied whole: dropped first, so that the new copies reuse
             # the space of the old ones.
@@ -573,16 +774,20 @@ def _publish(
                 for table in replace_keys
                 if table in tables
             }
-            for table, pii in tables.items():
+            for table, mart in tables.items():
                 if table in by_key:
-                    _update_by_key(con, table, pii, replace_keys[table], by_key[table], key)
+                    _update_by_key(con, table, mart.pii, replace_keys[table], by_key[table], key)
                 else:
-                    _copy_masked(con, table, pii, key)
+                    _copy_masked(con, table, mart.pii, key)
+                _describe(con, table, mart)
             counts = {
                 table: con.execute(f"select count(*) from main.{_ident(table)}").fetchone()[0]
                 for table in tables
             }
-            scan = find_pii(con, "warehouse", {(t, c) for t, pii in tables.items() for c in pii})
+            hashed = {(t, c) for t, mart in tables.items() for c in mart.pii}
+            scan = find_pii(con, "warehouse", hashed)
+            if keys_file:
+                _write_crm_keys(con, keys_file, tables["dim_customers"].pii, key)
             con.execute("detach warehouse")
             if scan.leaks:
                 raise PiiLeakError(
@@ -590,24 +795,31 @@ def _publish(
                     + "; ".join(scan.leaks)
                     + " (mark the columns `meta: {pii: true}` in the marts YAML)"
                 )
+            if small_groups := k_anonymity_violations(con, tables, k_anonymity):
+                raise KAnonymityError(
+                    "not published, the previous version stays: "
+                    + "; ".join(small_groups)
+                    + " (generalise them further in the model)"
+                )
             con.execute("checkpoint")
             _export_parquet(con, list(tables), parquet_dir)
         finally:
             con.close()
         _fsync(staging_file)
-        previous = None
-        if final.exists():
-            previous = publish_dir / PREVIOUS_NAME
-            _hardlink_over(final, previous)
+        previous = publish_dir / PREVIOUS_NAME if final.exists() else None
         parquet_link = publish_dir / PARQUET_LINK
         if parquet_link.is_symlink():
             _point(publish_dir / PARQUET_PREVIOUS_LINK, os.readlink(parquet_link))
-        os.replace(staging_file, final)
+        _swap_in(staging_file, final, publish_dir / PREVIOUS_NAME)
         _point(parquet_link, version)
+        if keys_file:
+            _swap_in(keys_file, restricted / CRM_KEYS_NAME, restricted / CRM_KEYS_PREVIOUS_NAME)
         swapped = True
         _fsync(publish_dir)
     finally:
         staging_file.unlink(missing_ok=True)
+        if keys_file:
+            keys_file.unlink(missing_ok=True)
         if not swapped:
             shutil.rmtree(parquet_dir, ignore_errors=True)
     _write_state(
@@ -627,9 +839,24 @@ def _publish(
     )
 
 
+def _swap_files(current: Path, previous: Path) -> None:
+    """Exchange two files' names. Both names stay complete files at every moment: the
+    current version is first linked aside, the previous one put over the current name,
+    then the aside link over the previous name."""
+    aside = _temp_name(current.parent, current.name)
+    os.link(current, aside)
+    try:
+        _hardlink_over(previous, current)
+        os.replace(aside, previous)
+    finally:
+        aside.unlink(missing_ok=True)
+    _fsync(current.parent)
+
+
 def rollback(publish_dir: Path) -> Path:
-    """Put the previous published version back (DuckDB file and Parquet set) and keep
-    the one it replaces as the new previous: rolling back twice changes nothing."""
+    """Put the previous published version back (DuckDB file, Parquet set and CRM key
+    file) and keep the one it replaces as the new previous: rolling back twice changes
+    nothing."""
     if not (publish_dir / PUBLISHED_NAME).exists():
         raise NothingToRollBackError(f"nothing to roll back in {publish_dir}: nothing published")
     with _exclusive(publish_dir, wait=False):
@@ -652,19 +879,14 @@ def _rollback(publish_dir: Path) -> Path:
             f"{PARQUET_PREVIOUS_LINK} must both exist (the previous version was published "
             "without Parquet); restore the files by hand"
         )
-    # Both names stay complete files at every moment: the current version is first
-    # linked aside, the previous one put over the current name, then the aside link
-    # over the previous name.
-    aside = _temp_name(publish_dir, PUBLISHED_NAME)
-    os.link(final, aside)
-    try:
-        _hardlink_over(previous, final)
-        os.replace(aside, previous)
-    finally:
-        aside.unlink(missing_ok=True)
+    _swap_files(final, previous)
     if link.is_symlink():
         current_target = os.readlink(link)
         _point(link, os.readlink(previous_link))
         _point(previous_link, current_target)
     _fsync(publish_dir)
+    keys = publish_dir / RESTRICTED_DIR / CRM_KEYS_NAME
+    previous_keys = keys.with_name(CRM_KEYS_PREVIOUS_NAME)
+    if keys.exists() and previous_keys.exists():
+        _swap_files(keys, previous_keys)
     return final

@@ -64,6 +64,7 @@ SETTING_VARS = (
     "RECON_",
     "PHONE_",
     "EMAIL_PROVIDER_RULES",
+    "K_ANONYMITY",
     "ALERT_COMMAND",
 )
 
@@ -216,7 +217,7 @@ class Settings:
     churn_refit_days: int = 7
     # The churn model fits on at most this many rows (a hash of customer and snapshot
     # draws them): its time and memory stop growing with the customer base.
-    churn_max_training_rows: int = 750_000
+    churn_max_training_rows: int = 400_000
     # Incremental dbt models read again the rows stamped this long before the newest
     # they hold: a clock set back between runs loses nothing (dbt var
     # incremental_lookback_hours).
@@ -233,6 +234,10 @@ class Settings:
     # Merge the e-mail forms a provider documents as one mailbox (Gmail dots and +tags...;
     # dbt var email_provider_rules). Off by default: it changes which addresses are one.
     email_provider_rules: bool = False
+    # Every combination of a published mart's quasi-identifiers describes at least this
+    # many customers: the models generalise to it (dbt var k_anonymity) and the publish
+    # gate refuses a file where it fails.
+    k_anonymity: int = 10
     # A command handed each failure alert on stdin (ALERT_COMMAND), or None.
     alert_command: str | None = None
 
@@ -430,5 +435,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         reconciliation=ReconciliationLimits.from_environ(env),
         phone_regions=PhoneRegions.from_environ(env),
         email_provider_rules=_on_off(env, "EMAIL_PROVIDER_RULES"),
+        k_anonymity=_number(env, "K_ANONYMITY", str(Settings.k_anonymity), int, 2, 1_000_000),
         alert_command=env.get("ALERT_COMMAND") or None,
     )

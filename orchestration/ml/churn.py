@@ -79,8 +79,9 @@ DEFAULT_TIER_CUTOFFS = (0.4, 0.7)  # medium from 0.4, high from 0.7 (churn proba
 # costs a prediction over every customer (27 of them: 30 s at 1M customers).
 DRIVER_CANDIDATES = 10
 # Fits on at most this many rows (CHURN_MAX_TRAINING_ROWS), drawn by a hash of customer
-# and snapshot: at 1M customers, 800k of the 1.3M training rows scored a validation ROC
-# AUC of 0.7766 against 0.7760 for all of them, at 60 % of the time.
+# and snapshot. At 1M customers (1.3M training rows; docs/benchmarks.md, 2026-12-07) the
+# validation ROC AUC was 0.7765 with 750k rows, 0.7774 with 400k and 0.7738 with 250k;
+# 400k fitted in 64 s against 99 s.
 DEFAULT_MAX_TRAINING_ROWS = Settings.churn_max_training_rows
 
 

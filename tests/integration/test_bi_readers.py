@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.publish import (
+    PublishedMart,
     connect_parquet_reader,
     connect_reader,
     publish_marts,
@@ -26,7 +27,7 @@ from orchestration.lib.publish import (
 from orchestration.lib.settings import REPO_ROOT
 
 VERSIONS = 5
-TABLES = {"version": [], "facts": ["customer"]}
+TABLES = {"version": PublishedMart(), "facts": PublishedMart(pii=("customer",))}
 
 
 def rows(version: int) -> int:

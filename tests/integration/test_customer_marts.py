@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from orchestration.lib.ingest import ensure_raw_schema
-from orchestration.lib.publish import publish_marts
+from orchestration.lib.publish import KAnonymityError, marts_to_publish, publish_marts
 from tests.integration.test_dbt_build import _dbt, _row, insert_raw
 
 ANN = {
@@ -274,10 +274,12 @@ def test_golden_record_and_aggregates(nights):
         "last_name": "Lee",
         "email": "ann@example.com",
         "phone": "+12125550101",
-        "city": "Paris",
-        "country_code": "FR",
-        "birth_date": date(1990, 5, 1),
-        "gender": "f",
+        # one customer, fewer than k_anonymity: every quasi-identifier generalised
+        "city": "other",
+        "country_code": "other",
+        "age_band": "unknown",
+        "gender": "unknown",
+        "generalisation_level": 4,
         "signup_date": date(2024, 1, 1),
         "has_marketing_consent": False,  # withdrawn in the later CRM version
         "first_seen_at": datetime(2024, 1, 1, 9, 30),  # the send E0 to her email
@@ -306,6 +308,12 @@ def test_golden_record_and_aggregates(nights):
         "churn_probability": None,
         "risk_tier": None,
     }
+    # what the records say, before the generalisation
+    profile = _query(
+        nights,
+        "select city, country_code, birth_date, gender from intermediate.int_customers_aggregated",
+    )
+    assert profile == [("Paris", "FR", date(1990, 5, 1), "f")]
 
 
 def test_journey_and_conversion_path(nights):
@@ -399,13 +407,12 @@ def test_published_file_masks_personal_data(nights, tmp_path):
     """The publish step takes the marts with their pii columns from the dbt manifest
     and refuses a file holding an e-mail address: the marts must pass."""
     manifest = json.loads((nights["root"] / "target" / "manifest.json").read_text())
-    tables = {
-        node["name"]: sorted(n for n, c in node["columns"].items() if c["meta"].get("pii"))
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
-    }
+    tables = marts_to_publish(manifest)
     assert {"dim_customers", "fct_customer_journeys", "rpt_cross_channel_paths"} <= set(tables)
-    publish_marts(nights["db"], tmp_path, tables, key="test-key")
+    # one customer is a group of one, whatever the generalisation: refused at k = 10
+    with pytest.raises(KAnonymityError, match=r"dim_customers: 1 group\(s\) .* country_code"):
+        publish_marts(nights["db"], tmp_path, tables, key="test-key")
+    publish_marts(nights["db"], tmp_path, tables, key="test-key", k_anonymity=1)
     with duckdb.connect(str(tmp_path / "marts.duckdb"), read_only=True) as con:
         [(email, customer_id)] = con.execute(
             "select email, customer_id from dim_customers"

@@ -10,7 +10,7 @@ import subprocess
 import duckdb
 
 from orchestration.defs.resources import WarehouseResource
-from orchestration.lib.publish import publish_marts
+from orchestration.lib.publish import PublishedMart, publish_marts
 from orchestration.lib.settings import load_settings
 from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
@@ -36,7 +36,9 @@ def test_pipeline_connections_carry_the_limits(monkeypatch, tmp_path):
         assert con.execute(SHOW).fetchone() == ("1.0 GiB", 1, str(tmp_path / "spill"), "UTC")
         con.execute("create schema marts; create table marts.t as select 1 as x")
     # The publish step's connection to the file it builds (and through it the warehouse).
-    publish_marts(settings.warehouse_path, tmp_path / "publish", {"t": []}, "k", settings.duckdb)
+    publish_marts(
+        settings.warehouse_path, tmp_path / "publish", {"t": PublishedMart()}, "k", settings.duckdb
+    )
     with duckdb.connect(str(tmp_path / "publish" / "marts.duckdb"), read_only=True) as con:
         assert con.execute("select x from t").fetchall() == [(1,)]
 

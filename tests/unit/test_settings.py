@@ -62,6 +62,7 @@ def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
     clean_env.setenv("CHURN_REFIT_DAYS", "1")
     clean_env.setenv("INCREMENTAL_LOOKBACK_HOURS", "0")
     clean_env.setenv("EMAIL_PROVIDER_RULES", "on")
+    clean_env.setenv("K_ANONYMITY", "5")
     scope = RunScope(date(2026, 6, 30), date(2026, 6, 28), date(2026, 6, 29))
     assert build_dbt_args(load_settings(), scope) == [
         "build",
@@ -69,7 +70,7 @@ def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
         "unit_test",
         "--vars",
         '{"as_of_date": "2026-06-30", "churn_horizon_days": 60, "churn_refit_days": 1, '
-        '"email_provider_rules": true, "incremental_lookback_hours": 0, '
+        '"email_provider_rules": true, "incremental_lookback_hours": 0, "k_anonymity": 5, '
         '"reporting_tz": "Europe/Paris", "window_end": "2026-06-29", '
         '"window_start": "2026-06-28"}',
     ]
@@ -79,6 +80,7 @@ def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
         "churn_refit_days": 1,
         "email_provider_rules": True,
         "incremental_lookback_hours": 0,
+        "k_anonymity": 5,
         "reporting_tz": "Europe/Paris",
         "run_id": "r-42",
         "window_end": "",
@@ -104,6 +106,7 @@ def test_settings_come_from_the_mapping_given_not_the_process(clean_env, tmp_pat
         ("INCREMENTAL_LOOKBACK_HOURS", "-1", "INCREMENTAL_LOOKBACK_HOURS='-1' is outside 0..720"),
         ("CLV_ANNUAL_DISCOUNT_RATE", "1.5", "CLV_ANNUAL_DISCOUNT_RATE='1.5' is outside 0..1"),
         ("EMAIL_PROVIDER_RULES", "yes", "EMAIL_PROVIDER_RULES='yes' is not on or off"),
+        ("K_ANONYMITY", "1", "K_ANONYMITY='1' is outside 2..1000000"),
     ],
 )
 def test_model_settings_are_validated(clean_env, var, value, message):

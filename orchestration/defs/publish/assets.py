@@ -26,8 +26,10 @@ MARTS_BY_KEY = marts_replaced_by_key()
     "Parquet file per mart under $PUBLISH_DIR/parquet/, each swapped in atomically (the marts "
     "dbt keeps up to date key by key are updated by key in a copy of the previous file); personal "
     "data keyed-hashed and the file refused if it still holds e-mails, phones or customer "
-    "names; the previous version is kept (marts.previous.duckdb, parquet.previous) for "
-    "rollback.",
+    "names, or if a combination of a mart's quasi-identifiers describes fewer than "
+    "K_ANONYMITY customers; the previous version is kept (marts.previous.duckdb, "
+    "parquet.previous) for rollback. Beside it, restricted/crm_keys.duckdb maps the "
+    "published customer ids to CRM refs, for the CRM team only.",
 )
 def marts_duckdb(settings: SettingsResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = settings.settings
@@ -39,12 +41,20 @@ def marts_duckdb(settings: SettingsResource, warehouse: WarehouseResource) -> dg
         hash_key(warehouse_path.parent),
         warehouse.limits,
         MARTS_BY_KEY,
+        settings.k_anonymity,
+        crm_keys=True,
     )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
             "tables": dg.MetadataValue.json(result.tables),
-            "masked_columns": dg.MetadataValue.json({t: c for t, c in MARTS.items() if c}),
+            "masked_columns": dg.MetadataValue.json(
+                {t: list(mart.pii) for t, mart in MARTS.items() if mart.pii}
+            ),
+            "quasi_identifiers": dg.MetadataValue.json(
+                {t: list(m.quasi_identifiers) for t, m in MARTS.items() if m.quasi_identifiers}
+            ),
+            "k_anonymity": settings.k_anonymity,
             "previous_version": str(result.previous) if result.previous else "none",
             # copied from the previous version and updated by key, not copied whole
             "tables_by_key": dg.MetadataValue.json(result.tables_by_key),

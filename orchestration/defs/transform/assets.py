@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -29,6 +30,8 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_asse
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource
 from orchestration.lib.dbt_args import build_dbt_args
+from orchestration.lib.publish import PublishedMart, mart_nodes, marts_to_publish
+from orchestration.lib.sql import scalar
 from orchestration.project import dbt_project
 
 DBT_TESTS_CHECK = "dbt_tests"
@@ -172,21 +175,65 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Set
         for test in model_tests[spec.asset_key].tests
     }
     test_results: dict[str, Mapping[str, Any]] = {}
+    events = []
     for event in invocation.stream_raw_events():
         unique_id = event.raw_event["data"].get("node_info", {}).get("unique_id", "")
         if event.is_result_event and unique_id in checked_tests:
             test_results[unique_id] = event.raw_event["data"]
             continue
-        yield from event.to_default_asset_events(
+        events += event.to_default_asset_events(
             manifest=invocation.manifest,
             dagster_dbt_translator=translator,
             context=context,
             target_path=invocation.target_path,
             project=dbt_project,
         )
+    # dbt has exited: the file is free to read (DuckDB has one writer process at a time)
+    with values.duckdb.connect(values.warehouse_path, read_only=True) as con:
+        yield from with_table_metadata(events, con, invocation.manifest)
     yield from dbt_tests_verdicts(context.selected_asset_check_keys, model_tests, test_results)
     if not invocation.is_successful():
         raise invocation.get_error()
+
+
+def with_table_metadata(
+    events: list, con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]
+) -> Iterator:
+    """The events, each model's output with the row count and the column schema (the
+    types DuckDB has, the descriptions of the YAML) of what dbt built. A view's rows are
+    not counted: that would run its query."""
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+        node = manifest["nodes"].get(getattr(unique_id, "value", unique_id))
+        table = _table_metadata(con, node) if node else {}
+        yield event.with_metadata({**event.metadata, **table}) if table else event
+
+
+def _table_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> dict:
+    schema, name = node["schema"], node["alias"]
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where schema_name = ? and table_name = ? order by column_index",
+        [schema, name],
+    ).fetchall()
+    if not columns:
+        return {}
+    described = node.get("columns", {})
+    metadata = {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    column, data_type, description=described.get(column, {}).get("description")
+                )
+                for column, data_type in columns
+            ]
+        )
+    }
+    if node["config"].get("materialized") != "view":
+        metadata["dagster/row_count"] = dg.MetadataValue.int(
+            scalar(con, f'select count(*) from "{schema}"."{name}"')
+        )
+    return metadata
 
 
 def dbt_tests_verdicts(
@@ -258,23 +305,12 @@ def dbt_customer_marts(
 
 
 def _mart_nodes() -> list[dict[str, Any]]:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    return [
-        node
-        for node in sorted(manifest["nodes"].values(), key=lambda n: n["name"])
-        if node["resource_type"] == "model" and node["schema"] == "marts"
-    ]
+    return mart_nodes(json.loads(dbt_project.manifest_path.read_text()))
 
 
-def published_marts() -> dict[str, list[str]]:
-    """Every model dbt builds in the `marts` schema, with its columns marked
-    `meta: {pii: true}` (the publish step masks those)."""
-    return {
-        node["name"]: sorted(
-            name for name, column in node["columns"].items() if column["meta"].get("pii")
-        )
-        for node in _mart_nodes()
-    }
+def published_marts() -> dict[str, PublishedMart]:
+    """The marts of the project's manifest as the publish step takes them."""
+    return marts_to_publish(json.loads(dbt_project.manifest_path.read_text()))
 
 
 def marts_replaced_by_key() -> dict[str, str]:

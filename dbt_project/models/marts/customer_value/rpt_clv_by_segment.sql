@@ -1,5 +1,6 @@
--- Predicted value and churn risk of the run's scored customers, summed by RFM
--- segment, value tier, channel profile and acquisition channel.
+-- Predicted value and churn risk of the run's scored customers, summed per
+-- combination of RFM segment, value tier, channel profile and first-purchase channel:
+-- one wide table a BI tool slices by any of them.
 
 with
 
@@ -34,58 +35,33 @@ scored_customers as (
 
 ),
 
-by_dimension as (
-
-    select
-        'rfm_segment' as dimension,
-        coalesce(rfm_segment, '(none)') as dimension_value,
-        *
-    from scored_customers
-
-    union all
-
-    select
-        'value_tier' as dimension,
-        coalesce(value_tier, '(none)') as dimension_value,
-        *
-    from scored_customers
-
-    union all
-
-    select
-        'channel_profile' as dimension,
-        channel_profile as dimension_value,
-        *
-    from scored_customers
-
-    union all
-
-    select
-        'acquisition_channel' as dimension,
-        coalesce(first_purchase_channel, '(none)') as dimension_value,
-        *
-    from scored_customers
-
-),
-
 final as (
 
+    -- sums and counts add up over any slice; an average of a slice is its sum over its
+    -- count, never the average of the rows' averages
     select
-        dimension,
-        dimension_value,
-        count(*) as customers,
+        coalesce(rfm_segment, '(none)') as rfm_segment,
+        coalesce(value_tier, '(none)') as value_tier,
+        channel_profile,
+        coalesce(first_purchase_channel, '(none)') as first_purchase_channel,
+        cast(count(*) as bigint) as customers,
+        cast(count(clv_365d) as bigint) as customers_with_clv,
         cast(round(sum(clv_365d), 2) as decimal(18, 2)) as total_clv_365d_usd,
+        cast(round(sum(p_alive), 4) as decimal(18, 4)) as sum_p_alive,
+        cast(count(churn_probability) as bigint) as customers_with_churn_score,
+        cast(round(sum(churn_probability), 4) as decimal(18, 4)) as sum_churn_probability,
+        cast(count(*) filter (where risk_tier = 'high') as bigint) as high_risk_customers,
+        cast(
+            round(coalesce(sum(clv_365d) filter (where risk_tier = 'high'), 0), 2)
+            as decimal(18, 2)
+        ) as clv_365d_at_high_risk_usd,
         cast(round(avg(clv_365d), 2) as decimal(18, 2)) as avg_clv_365d_usd,
         cast(round(avg(p_alive), 4) as decimal(8, 4)) as avg_p_alive,
         cast(round(avg(churn_probability), 4) as decimal(8, 4)) as avg_churn_probability,
-        count(*) filter (where risk_tier = 'high') as high_risk_customers,
         cast(
             round(count(*) filter (where risk_tier = 'high') / count(*), 4) as decimal(8, 4)
-        ) as high_risk_share,
-        cast(
-            round(sum(clv_365d) filter (where risk_tier = 'high'), 2) as decimal(18, 2)
-        ) as clv_365d_at_high_risk_usd
-    from by_dimension
+        ) as high_risk_share
+    from scored_customers
     group by all
 
 )

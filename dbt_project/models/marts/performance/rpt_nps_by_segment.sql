@@ -1,5 +1,5 @@
--- NPS of survey responses up to the as-of date by RFM segment and by channel
--- profile; responses reach a customer through fct_touchpoints.
+-- NPS of survey responses up to the as-of date per combination of RFM segment and
+-- channel profile; responses reach a customer through fct_touchpoints.
 
 with
 
@@ -52,26 +52,18 @@ nps_responses as (
 
 ),
 
-responses_by_dimension as (
+segmented_responses as (
 
     select
-        'rfm_segment' as dimension,
         case
             when nps_responses.customer_id is null then '(unknown)'
             else coalesce(customer_rfm.rfm_segment, '(none)')
-        end as dimension_value,
+        end as rfm_segment,
+        coalesce(customers.channel_profile, '(unknown)') as channel_profile,
         nps_responses.score
     from nps_responses
     left join customer_rfm
         on nps_responses.customer_id = customer_rfm.customer_id
-
-    union all
-
-    select
-        'channel_profile' as dimension,
-        coalesce(customers.channel_profile, '(unknown)') as dimension_value,
-        nps_responses.score
-    from nps_responses
     left join customers
         on nps_responses.customer_id = customers.customer_id
 
@@ -79,13 +71,15 @@ responses_by_dimension as (
 
 final as (
 
+    -- the counts add up over any slice; the NPS of a slice is computed from its
+    -- counts, never averaged from the rows' nps
     select
-        dimension,
-        dimension_value,
-        count(*) as responses,
-        count(*) filter (where score >= 9) as promoters,
-        count(*) filter (where score between 7 and 8) as passives,
-        count(*) filter (where score <= 6) as detractors,
+        rfm_segment,
+        channel_profile,
+        cast(count(*) as bigint) as responses,
+        cast(count(*) filter (where score >= 9) as bigint) as promoters,
+        cast(count(*) filter (where score between 7 and 8) as bigint) as passives,
+        cast(count(*) filter (where score <= 6) as bigint) as detractors,
         cast(
             round(
                 100.0
@@ -94,7 +88,7 @@ final as (
                 1
             ) as decimal(5, 1)
         ) as nps
-    from responses_by_dimension
+    from segmented_responses
     group by all
 
 )
