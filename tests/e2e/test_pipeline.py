@@ -200,8 +200,17 @@ def test_run_is_recorded_in_the_dagster_instance(pipeline):
             run = instance.get_run_by_id(run_id_of(first.stdout))
             assert run.job_name == "nightly"
             assert run.status == dg.DagsterRunStatus.SUCCESS
+            # a dbt model's materialization carries what dbt built: rows and columns
+            event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "dim_dates"]))
+            metadata = event.asset_materialization.metadata
+            schema = metadata["dagster/column_schema"].schema
     finally:
         del os.environ["DAGSTER_HOME"]
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        days = con.execute("select count(*) from marts.dim_dates").fetchone()[0]
+    assert metadata["dagster/row_count"].value == days > 300
+    date_day = next(c for c in schema.columns if c.name == "date_day")
+    assert (date_day.type, date_day.description.startswith("The date.")) == ("DATE", True)
 
 
 def test_a_models_dbt_tests_run_alone_as_its_one_check(pipeline):
