@@ -288,6 +288,7 @@ def test_golden_record_and_aggregates(nights):
         "last_purchase_at": datetime(2024, 1, 4, 15, 0),
         "first_purchase_order_key": "web_orders:O1",
         "first_purchase_channel": "web",
+        "first_touch_channel": "email",  # her first action: the open of E1
         # actions only: the send E0, the CRM profile and the points postings are none
         "channels_used": "email, service, store, survey, web",
         "preferred_channel": "web",  # 2 actions (W1, O1); every other channel 1

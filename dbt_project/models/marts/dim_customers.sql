@@ -12,6 +12,12 @@ customers as not materialized (
 
 ),
 
+customer_journeys as (
+
+    select * from {{ ref('fct_customer_journeys') }}
+
+),
+
 customer_clv as (
 
     select * from {{ source('ml', 'customer_clv') }}
@@ -23,6 +29,16 @@ customer_churn as (
 
     select * from {{ source('ml', 'customer_churn') }}
     where as_of_date = {{ as_of_date() }}
+
+),
+
+first_actions as (
+
+    select
+        customer_id,
+        channel as first_touch_channel
+    from customer_journeys
+    where touchpoint_sequence = 1
 
 ),
 
@@ -182,6 +198,7 @@ final as (
         customers.last_purchase_at,
         customers.first_purchase_order_key,
         customers.first_purchase_channel,
+        first_actions.first_touch_channel,
         customers.channels_used,
         customers.preferred_channel,
         customers.channel_profile,
@@ -202,6 +219,8 @@ final as (
     from customers
     inner join generalised_profiles as profiles
         on customers.customer_id = profiles.customer_id
+    left join first_actions
+        on customers.customer_id = first_actions.customer_id
     left join customer_clv
         on customers.customer_id = customer_clv.customer_id
     left join customer_churn
