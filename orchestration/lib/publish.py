@@ -33,7 +33,11 @@ internal keys of incremental models) and are left out. Columns the dbt YAML mark
 the key, which never enters the file). Before the swap, every other text column
 is scanned for e-mail addresses and phone numbers, and joined against the raw
 e-mail and phone values and the customers' full names from the warehouse; a hit
-stops the publish and the previous version stays in place.
+stops the publish and the previous version stays in place. Columns marked
+`meta: {quasi_identifier: true}` are published as they are (the model generalises
+them); a combination of them shared by fewer than k rows stops the publish too. Every
+table and column carries its dbt description as a comment, and every Parquet file the
+same as key-value metadata.
 """
 
 from __future__ import annotations
@@ -475,13 +479,14 @@ def k_anonymity_violations(
             {"k": k},
         ).fetchall()
         if small:
+            *smallest, size = small[0]
             values = ", ".join(
-                f"{c}={v}" for c, v in zip(mart.quasi_identifiers, small[0], strict=False)
+                f"{c}={v}" for c, v in zip(mart.quasi_identifiers, smallest, strict=True)
             )
             problems.append(
                 f"{table}: {len(small)} group(s) of ({', '.join(mart.quasi_identifiers)}) "
                 f"have fewer than {k} rows ({sum(row[-1] for row in small)} rows in all; "
-                f"the smallest, {small[0][-1]} row(s): {values})"
+                f"the smallest, {size} row(s): {values})"
             )
     return problems
 
