@@ -202,22 +202,25 @@ def with_table_metadata(
     """The events, each model's output with the row count and the column schema (the
     types DuckDB has, the descriptions of the YAML) of what dbt built. A view's rows are
     not counted: that would run its query."""
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for schema, table, column, data_type in con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where not internal order by schema_name, table_name, column_index"
+    ).fetchall():
+        columns[schema, table].append((column, data_type))
     for event in events:
         unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
         node = manifest["nodes"].get(getattr(unique_id, "value", unique_id))
-        table = _table_metadata(con, node) if node else {}
-        yield event.with_metadata({**event.metadata, **table}) if table else event
+        built = columns.get((node["schema"], node["alias"])) if node else None
+        if built:
+            yield event.with_metadata({**event.metadata, **_table_metadata(con, node, built)})
+        else:
+            yield event
 
 
-def _table_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> dict:
-    schema, name = node["schema"], node["alias"]
-    columns = con.execute(
-        "select column_name, data_type from duckdb_columns() "
-        "where schema_name = ? and table_name = ? order by column_index",
-        [schema, name],
-    ).fetchall()
-    if not columns:
-        return {}
+def _table_metadata(
+    con: duckdb.DuckDBPyConnection, node: Mapping[str, Any], columns: list[tuple[str, str]]
+) -> dict:
     described = node.get("columns", {})
     metadata = {
         "dagster/column_schema": dg.TableSchema(
@@ -230,8 +233,9 @@ def _table_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> 
         )
     }
     if node["config"].get("materialized") != "view":
+        relation = f'"{node["schema"]}"."{node["alias"]}"'
         metadata["dagster/row_count"] = dg.MetadataValue.int(
-            scalar(con, f'select count(*) from "{schema}"."{name}"')
+            scalar(con, f"select count(*) from {relation}")
         )
     return metadata
 
@@ -304,13 +308,13 @@ def dbt_customer_marts(
     yield from _build(context, dbt, settings)
 
 
-def _mart_nodes() -> list[dict[str, Any]]:
-    return mart_nodes(json.loads(dbt_project.manifest_path.read_text()))
+def _manifest() -> dict[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
 
 
 def published_marts() -> dict[str, PublishedMart]:
     """The marts of the project's manifest as the publish step takes them."""
-    return marts_to_publish(json.loads(dbt_project.manifest_path.read_text()))
+    return marts_to_publish(_manifest())
 
 
 def marts_replaced_by_key() -> dict[str, str]:
@@ -318,7 +322,7 @@ def marts_replaced_by_key() -> dict[str, str]:
     with their key column: the publish step copies only their replaced keys."""
     return {
         node["name"]: node["config"]["unique_key"]
-        for node in _mart_nodes()
+        for node in mart_nodes(_manifest())
         if node["config"].get("materialized") == "incremental"
         and node["config"].get("incremental_strategy") == "replace_keys"
     }
