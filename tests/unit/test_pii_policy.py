@@ -1,4 +1,4 @@
-"""Every personal column of a published mart is marked for masking in the dbt YAML.
+"""What a published mart must declare in the dbt YAML: its personal columns, its types.
 
 The publish step keyed-hashes the columns marked `meta: {pii: true}` and refuses
 e-mail addresses, but only the YAML can say that a customer id (a hash of an
@@ -32,3 +32,20 @@ def test_personal_columns_of_marts_are_marked_pii():
         if PERSONAL.match(name) and not column["meta"].get("pii")
     ]
     assert not unmarked, f"personal columns not marked meta: {{pii: true}}: {unmarked}"
+
+
+def test_every_published_mart_has_an_enforced_contract_typing_each_column():
+    """A column's type changing fails the dbt build (the contract), not a BI tool."""
+    prepare_manifest()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    marts = [n for n in marts if n["schema"] == "marts"]
+    uncontracted = [n["name"] for n in marts if not n["config"]["contract"]["enforced"]]
+    untyped = [
+        f"{n['name']}.{name}"
+        for n in marts
+        for name, column in n["columns"].items()
+        if not column.get("data_type")
+    ]
+    assert not uncontracted, f"marts without an enforced contract: {uncontracted}"
+    assert not untyped, f"mart columns without a data_type: {untyped}"

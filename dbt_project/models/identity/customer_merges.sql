@@ -96,7 +96,7 @@ final as (
                 moves.identifier_count
                 || ' identifier(s) now belong to a customer with an older anchor'
         end as reason,
-        cast(current_timestamp as timestamp) as logged_at
+        {{ build_timestamp() }} as logged_at
     from moves
     inner join fan_out on moves.old_customer_id = fan_out.old_customer_id
     where moves.old_customer_id <> moves.new_customer_id

@@ -188,7 +188,7 @@ final as (
         sum(points_change) as points_change,
         coalesce(sum(points_redeemed), 0) as points_redeemed,
         coalesce(sum(redemptions), 0) as redemptions,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from source_days
     group by customer_id, activity_date
 

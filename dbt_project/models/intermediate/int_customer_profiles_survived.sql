@@ -164,7 +164,7 @@ final as (
         survived.loyalty_id,
         survived.has_marketing_consent,
         survived.signup_date,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from customers
     left join survived on customers.customer_id = survived.customer_id
 

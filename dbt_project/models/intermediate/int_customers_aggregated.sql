@@ -278,7 +278,7 @@ final as (
         survey_summary.latest_nps_score,
         survey_summary.latest_csat_score,
         coalesce(ticket_summary.open_ticket_count, 0) as open_ticket_count,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from active_customers
     left join profiles
         on active_customers.customer_id = profiles.customer_id

@@ -86,7 +86,7 @@ final as (
         coalesce(touchpoint_sequence < first_purchase_sequence, true)
             as is_before_first_purchase,
         is_first_purchase,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from with_first_purchase
 
 )

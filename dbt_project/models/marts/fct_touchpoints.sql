@@ -124,7 +124,7 @@ final as (
         is_customer_action,
         customer_id,
         order_id,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from keyed
 
 )

@@ -47,7 +47,7 @@ final as (
     select
         identifier_key,
         customer_id,
-        cast(current_timestamp as timestamp) as _assigned_at
+        {{ build_timestamp() }} as _assigned_at
     from changed
 
 )

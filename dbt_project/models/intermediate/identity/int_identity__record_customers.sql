@@ -116,7 +116,7 @@ final as (
         {{ 'resolved.carries_identifier' if is_incremental() else 'true' }} as carries_identifier,
         states_read_until._state_written_at,
         assignments_read_until._assigned_at,
-        cast(current_timestamp as timestamp) as _resolved_at
+        {{ build_timestamp() }} as _resolved_at
     from {{ 're_resolved' if is_incremental() else 'record_customers' }} as resolved
     cross join states_read_until
     cross join assignments_read_until

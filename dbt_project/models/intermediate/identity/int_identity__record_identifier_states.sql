@@ -136,7 +136,7 @@ current_rows as (
         identifier_type || ':' || identifier_value as identifier_key,
         {{ is_strong_identifier('identifier_type') }} as is_strong,
         true as is_current,
-        cast(current_timestamp as timestamp) as _state_written_at
+        {{ build_timestamp() }} as _state_written_at
     from record_identifiers
 
 ),
@@ -163,7 +163,7 @@ previous_rows as (
         false as is_current,
         changed_records._ingested_at,
         case
-            when previous.is_current then cast(current_timestamp as timestamp)
+            when previous.is_current then {{ build_timestamp() }}
             else previous._state_written_at
         end as _state_written_at
     from {{ this }} as previous

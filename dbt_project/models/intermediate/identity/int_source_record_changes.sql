@@ -161,7 +161,7 @@ final as (
             as previous_customer_id,
         changed_records._ingested_at,
         record_customers._resolved_at,
-        cast(current_timestamp as timestamp) as _changed_at
+        {{ build_timestamp() }} as _changed_at
     from changed_records
     left join record_customers on changed_records.record_key = record_customers.record_key
     left join customers_forgotten
