@@ -1,4 +1,5 @@
-"""Great Expectations suites as code, per warehouse layer: raw, staging, marts.
+"""Great Expectations suites per warehouse layer: raw from the landing contract,
+staging and marts from the dbt data tests of the manifest (a rule is written once).
 
 A suite is plain data (`TableSuite`: a table, the columns to read, expectations
 with a severity) so that Dagster can list the checked tables without importing
@@ -217,184 +218,136 @@ def raw_suites() -> list[TableSuite]:
     return [raw_suite(s) for s in SOURCES]
 
 
-# --- staging: keys after dedup, references ------------------------------------------
+# --- staging and marts: the dbt data tests, translated --------------------------------
 
-STAGING_KEYS: dict[str, tuple[str, ...]] = {
-    "stg_crm__customers": ("customer_ref",),
-    "stg_web__orders": ("order_id",),
-    "stg_pos__transactions": ("transaction_id",),
-    "stg_web__sessions": ("session_id",),
-    "stg_app__events": ("event_id",),
-    "stg_social__interactions": ("interaction_id",),
-    "stg_campaign__events": ("event_id",),
-    "stg_service__tickets": ("ticket_id",),
-    "stg_survey__responses": ("response_id",),
-    "stg_loyalty__ledger_entries": ("entry_id",),
-    "stg_marketing__spend": ("spend_date", "channel", "campaign_id"),
-    "stg_experiment__assignments": ("assignment_key",),
-}
-# A currency without a rate is kept and flagged (fct_orders.has_fx_rate): worth a warning.
-STAGING_CURRENCY_TABLES = ("stg_web__orders", "stg_pos__transactions", "stg_marketing__spend")
+# Each table's dbt data tests that judge rows one by one become GX expectations, and
+# its uniqueness test the suite's key (the grain): a rule is written once, in the dbt
+# YAML. Relationships to another model and singular tests run in dbt only (blocking
+# Dagster checks on the model).
+GRAIN_TESTS = ("unique", "unique_combination_of_columns")
 
 
-def staging_suites() -> list[TableSuite]:
-    currencies = _seed_column("currency_rates", "currency")
-    suites = []
-    for table, key in STAGING_KEYS.items():
-        exps = unique(key)
-        if table in STAGING_CURRENCY_TABLES:
-            exps.append(
-                in_set("currency", currencies, WARN, "currency has a rate in currency_rates")
-            )
-        # staging is incremental: a row is new or rewritten when raw brings a version
-        suites.append(
-            TableSuite("staging", "staging", table, tuple(exps), key, changed_column="_ingested_at")
+def _severity(test: dict) -> str:
+    return WARN if test["config"]["severity"].lower() == "warn" else ERROR
+
+
+def _column_expectations(test: dict, seeds: dict[str, dict]) -> list[Expect]:
+    """What a generic test checks of each value of its columns."""
+    kind, kwargs = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+    severity = _severity(test)
+    column = kwargs.get("column_name")
+    if kind == "column_rules":
+        return [not_null(c, severity) for c in kwargs.get("not_null", [])] + [
+            between(c, 0, severity=severity) for c in kwargs.get("not_negative", [])
+        ]
+    if kind == "not_negative":
+        return [between(column, 0, severity=severity)]
+    if kind == "accepted_range":
+        return [between(column, kwargs.get("min_value"), kwargs.get("max_value"), severity)]
+    if kind == "accepted_values":
+        return [in_set(column, kwargs["values"], severity)]
+    seed = next((seeds[n] for n in test["depends_on"]["nodes"] if n in seeds), None)
+    if kind == "relationships" and seed:
+        values = _seed_column(seed["name"], kwargs["field"])
+        return [in_set(column, values, severity, f"a {kwargs['field']} of seed {seed['name']}")]
+    return []
+
+
+def _test_expectations(test: dict, seeds: dict[str, dict], derived: dict[str, str]):
+    """A test's expectations. A row condition (expression_is_true) and a test's `where`
+    read a derived column, added to `derived`: `violates_<n>`, or the column's values
+    where the condition holds and null elsewhere (GX passes nulls)."""
+    kwargs, where = test["test_metadata"]["kwargs"], test["config"].get("where")
+    if test["test_metadata"]["name"] == "expression_is_true":
+        name = f"violates_{len(derived) + 1}"
+        derived[name] = f"coalesce(not ({kwargs['expression']}), false)"
+        if where:
+            derived[name] = f"case when {where} then {derived[name]} end"
+        return [in_set(name, [False], _severity(test), f"holds: {kwargs['expression']}")]
+    exps = _column_expectations(test, seeds)
+    if not where:
+        return exps
+    scoped = []
+    for e in exps:
+        name = f"{e.columns[0]}_where_{len(derived) + 1}"
+        derived[name] = f'case when {where} then "{e.columns[0]}" end'
+        scoped.append(Expect(e.kind, e.severity, {**e.kwargs, "column": name}, f"where {where}"))
+    return scoped
+
+
+def _grain(asset: str, tests: list[dict]) -> tuple[str, ...]:
+    """A table's key: its one uniqueness test, or the one marked `meta: {grain: true}`."""
+    keys = [t for t in tests if t["test_metadata"]["name"] in GRAIN_TESTS]
+    if len(keys) > 1:
+        keys = [t for t in keys if t["config"]["meta"].get("grain")]
+    if len(keys) != 1:
+        raise ValueError(
+            f"{asset}: no grain - give it one unique or unique_combination_of_columns test, "
+            "or mark one of several with `config: {meta: {grain: true}}`"
         )
-    return suites
+    kwargs = keys[0]["test_metadata"]["kwargs"]
+    return tuple(kwargs.get("combination_of_columns") or [kwargs["column_name"]])
 
 
-# --- marts: keys, scores, probabilities, values, rates -------------------------------
-
-# Grain of each table (the dbt unique / unique_combination_of_columns tests).
-MARTS_KEYS: dict[str, tuple[str, ...]] = {
-    "marts.fct_orders": ("order_key",),
-    "marts.fct_touchpoints": ("touchpoint_key",),
-    "marts.dim_customers": ("customer_id",),
-    "marts.fct_customer_journeys": ("customer_id", "touchpoint_sequence"),
-    "marts.rpt_cross_channel_paths": ("conversion_path",),
-    "marts.customer_rfm": ("customer_id", "as_of_date"),
-    "marts.rpt_customer_pareto": ("channel_profile", "top_customer_pct"),
-    "marts.customer_rfm_history": ("customer_id", "as_of_date"),
-    "marts.rpt_segment_migration": ("from_segment", "to_segment"),
-    "marts.rpt_high_value_spend_alerts": ("customer_id",),
-    "marts.rpt_clv_by_segment": (
-        "rfm_segment",
-        "value_tier",
-        "channel_profile",
-        "first_purchase_channel",
-    ),
-    "marts.fct_points_ledger": ("entry_id",),
-    "marts.rpt_loyalty_daily": ("report_date",),
-    "marts.fct_points_expiry_lots": ("entry_id",),
-    "marts.rpt_points_expiry_reconciliation": ("loyalty_id",),
-    "marts.rpt_loyalty_tier_history": ("customer_id", "period_end"),
-    "marts.customer_loyalty_tiers": ("customer_id",),
-    "marts.rpt_loyalty_fraud_flags": ("loyalty_id", "flag_reason"),
-    "marts.rpt_channel_daily": ("activity_date", "channel"),
-    "marts.rpt_campaign_funnel": ("campaign_id", "channel"),
-    "marts.rpt_cx_monthly": ("report_month", "touchpoint"),
-    "marts.rpt_retention_cohorts": ("cohort_month", "months_since_first_purchase", "first_channel"),
-    "marts.rpt_experiment_results": ("experiment_id", "variant"),
-    "marts.rpt_nps_by_segment": ("rfm_segment", "channel_profile"),
-    "marts.dim_channels": ("channel",),
-    "marts.dim_dates": ("date_day",),
-    "ml.customer_clv": ("customer_id", "as_of_date"),
-    "ml.customer_churn": ("customer_id", "as_of_date"),
-}
-RFM_SCORES = ("r_score", "f_score", "m_score")
-# Shares and rates bounded by their definition (open and click rates are event-based
-# and may exceed 1, so they are not here).
-MARTS_UNIT_INTERVAL: dict[str, tuple[str, ...]] = {
-    "marts.dim_customers": ("p_alive", "churn_probability"),
-    "ml.customer_clv": ("p_alive",),
-    "ml.customer_churn": ("churn_probability",),
-    "marts.rpt_clv_by_segment": ("avg_p_alive", "avg_churn_probability", "high_risk_share"),
-    "marts.rpt_channel_daily": ("conversion_rate", "online_return_rate"),
-    "marts.rpt_cx_monthly": ("csat_top2_share", "reopen_rate"),
-    "marts.rpt_retention_cohorts": ("retention_rate", "repeat_purchase_rate"),
-    "marts.rpt_loyalty_daily": ("redemption_rate", "breakage_rate"),
-    "marts.rpt_experiment_results": ("conversion_rate", "p_value", "srm_p_value"),
-    "marts.rpt_cross_channel_paths": ("customer_share",),
-    "marts.rpt_segment_migration": ("share_of_from_segment",),
-}
-MARTS_NON_NEGATIVE: dict[str, tuple[str, ...]] = {
-    "marts.dim_customers": ("clv_365d", "lifetime_orders"),
-    "marts.rpt_channel_daily": ("return_rate",),
-    "ml.customer_clv": ("clv_365d", "expected_purchases_90d", "expected_purchases_365d"),
-    "marts.rpt_clv_by_segment": (
-        "total_clv_365d_usd",
-        "avg_clv_365d_usd",
-        "sum_p_alive",
-        "sum_churn_probability",
-    ),
-}
+def _tests_by_table(manifest: dict, schemas: tuple[str, ...]) -> dict[str, list[dict]]:
+    tests: dict[str, list[dict]] = {}
+    for unique_id in sorted(manifest["nodes"]):
+        test = manifest["nodes"][unique_id]
+        if test["resource_type"] != "test" or "test_metadata" not in test:
+            continue
+        parent = test.get("attached_node") or test["depends_on"]["nodes"][-1]
+        table = manifest["nodes"].get(parent) or manifest["sources"].get(parent)
+        if table and table["schema"] in schemas:
+            tests.setdefault(parent, []).append(test)
+    return tests
 
 
-# Incremental marts: the column stamping the build that last wrote a row (every row
-# a build writes carries the same stamp; a key's rows are replaced together).
-MARTS_CHANGED_AT: dict[str, str] = {
-    "marts.fct_touchpoints": "_changed_at",
-    "marts.fct_customer_journeys": "_changed_at",
-}
-
-
-# Store returns are not linked to their sales, so a store day's return_rate may exceed
-# 1 (documented); for web and app it is the share of the day's orders returned.
-MARTS_DERIVED: dict[str, dict[str, str]] = {
-    "marts.rpt_channel_daily": {
-        "online_return_rate": "case when channel <> 'store' then return_rate end"
-    },
-}
-
-
-def _marts_extra(asset: str, segments: list[str], channels: list[str]) -> list[Expect]:
-    """Table-specific expectations beyond keys, ranges and non-negative values."""
-    scores = [between(c, 1, 5) for c in (*RFM_SCORES, "fm_score")]
-    segment = in_set("rfm_segment", segments, description="segment of the rfm_segment_map seed")
-    return {
-        "marts.customer_rfm": [*scores, segment],
-        "marts.customer_rfm_history": [*scores[:3], segment],
-        "marts.rpt_high_value_spend_alerts": [segment],
-        "marts.rpt_segment_migration": [
-            in_set(c, [*segments, "(none)"]) for c in ("from_segment", "to_segment")
-        ],
-        "marts.dim_customers": [
-            between("latest_nps_score", 0, 10),
-            between("latest_csat_score", 1, 5),
-        ],
-        "marts.fct_orders": [in_set("channel", channels)],
-        "marts.fct_touchpoints": [in_set("channel", channels)],
-        "ml.customer_churn": [in_set("risk_tier", ["high", "medium", "low"])],
-        # Returns can push one group's top share outside [0, 1] (documented): a warning.
-        "marts.rpt_customer_pareto": [between("revenue_share", 0, 1, WARN)],
-        # A send or delivery event rejected at ingestion can lift a small cell's funnel
-        # rate above 1 (documented in the YAML): a warning, as the dbt range tests.
-        "marts.rpt_campaign_funnel": [
-            between(c, 0, 1, WARN)
-            for c in ("delivery_rate", "conversion_rate", "bounce_rate", "complaint_rate")
-        ],
-    }.get(asset, [])
-
-
-def marts_suites() -> list[TableSuite]:
-    segments = _seed_column("rfm_segment_map", "rfm_segment")
-    channels = _seed_column("channel_catalog", "channel")
+def dbt_suites(manifest: dict, layer: str) -> list[TableSuite]:
+    """A suite per table of the layer (staging: schema `staging`; marts: `marts` and the
+    models' outputs in `ml`), from its data tests in the dbt manifest."""
+    schemas = {"staging": ("staging",), "marts": ("marts", "ml")}[layer]
+    seeds = {k: n for k, n in manifest["nodes"].items() if n["resource_type"] == "seed"}
     suites = []
-    for asset, key in MARTS_KEYS.items():
-        exps = unique(key)
-        exps += [between(c, 0, 1) for c in MARTS_UNIT_INTERVAL.get(asset, ())]
-        exps += [between(c, 0) for c in MARTS_NON_NEGATIVE.get(asset, ())]
-        exps += _marts_extra(asset, segments, channels)
-        schema, table = asset.split(".")
-        derived = MARTS_DERIVED.get(asset, {})
-        as_of = "as_of_date" if schema == "ml" else None  # the models append a date a run
+    for parent, tests in _tests_by_table(manifest, schemas).items():
+        table = manifest["nodes"].get(parent) or manifest["sources"][parent]
+        asset = f"{table['schema']}.{table['name']}"
+        key, derived = _grain(asset, tests), {}
+        exps = {e.check_name: e for e in unique(key)}
+        for test in tests:  # a key's not_null rules are the key's own: written once
+            for e in _test_expectations(test, seeds, derived):
+                exps.setdefault(e.check_name, e)
+        config = table["config"]
+        changed = None
+        if config.get("materialized") == "incremental":
+            # what a changed row is stamped with: its raw load (staging's delete+insert)
+            # or its build (replace_keys)
+            replaced = config.get("incremental_strategy") == "replace_keys"
+            changed = "_changed_at" if replaced else "_ingested_at"
         suites.append(
             TableSuite(
-                "marts",
-                schema,
-                table,
-                tuple(exps),
+                layer,
+                table["schema"],
+                table["name"],
+                tuple(exps.values()),
                 key,
                 derived,
-                changed_column=MARTS_CHANGED_AT.get(asset),
-                as_of_column=as_of,
+                changed_column=changed,
+                # the models' outputs gain the rows of each run's as-of date
+                as_of_column="as_of_date" if table["schema"] == "ml" else None,
             )
         )
-    return suites
+    return sorted(suites, key=lambda s: s.asset)
 
 
-def layer_suites(layer: str) -> list[TableSuite]:
-    builders = {"raw": raw_suites, "staging": staging_suites, "marts": marts_suites}
-    if layer not in builders:
+def layer_suites(layer: str, manifest: dict | None = None) -> list[TableSuite]:
+    """The layer's suites: raw from the landing contract, staging and marts from the dbt
+    manifest (the project's own, parsed if out of date, unless one is given)."""
+    if layer not in LAYERS:
         raise ValueError(f"unknown data quality layer {layer!r}: one of {', '.join(LAYERS)}")
-    return builders[layer]()
+    if layer == "raw":
+        return raw_suites()
+    if manifest is None:
+        from orchestration.project import load_manifest
+
+        manifest = load_manifest()
+    return dbt_suites(manifest, layer)

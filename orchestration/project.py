@@ -73,5 +73,11 @@ def prepare_manifest(force: bool = False, dbt_vars: dict | None = None) -> None:
                 os.replace(Path(aside) / name, target / name)
 
 
+def load_manifest() -> dict:
+    """The parsed project (target/manifest.json), parsed first if out of date."""
+    prepare_manifest()
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
 dbt_project.prepare_if_dev()
 prepare_manifest()

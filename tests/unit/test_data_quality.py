@@ -2,7 +2,6 @@
 ones pass, results land in dq.check_results, Data Docs are written, and an ERROR
 failure blocks what is downstream in Dagster."""
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,55 +21,71 @@ from orchestration.defs.quality.expectations import (
 from orchestration.defs.resources import SettingsResource, WarehouseResource
 from orchestration.lib.contract import SOURCES_BY_NAME, raw_table_ddl
 from orchestration.lib.run_scope import RunScope
-from orchestration.lib.settings import load_settings
-from orchestration.project import dbt_project, prepare_manifest
+from orchestration.lib.settings import REPO_ROOT, load_settings
+from orchestration.project import load_manifest
 
-RFM_COLUMNS = "customer_id, as_of_date, r_score, f_score, m_score, fm_score, rfm_segment"
-CLEAN_RFM = [
-    ("K1", "2024-03-01", 5, 5, 4, 5, "Champions"),
-    ("K2", "2024-03-01", 1, 1, 1, 1, "Lost"),
-    ("K3", "2024-03-01", None, None, None, None, None),  # no purchase: no scores
-]
-DIM_COLUMNS = (
-    "customer_id, p_alive, churn_probability, clv_365d, lifetime_orders, "
-    "latest_nps_score, latest_csat_score"
-)
-CLEAN_DIM = [
-    ("K1", 0.8, 0.25, 123.45, 3, 9, 5),
-    ("K2", 0.0, 1.0, 0.0, 1, 0, 1),
-    ("K3", None, None, None, 0, None, None),
-]
 MARTS_TABLES = ["marts.customer_rfm", "marts.dim_customers"]
+AS_OF = {"as_of_date": "2024-03-01"}
+PURCHASED = {"has_purchase": True, "channel_profile": "online_only", "recency_days": 3}
+CLEAN_RFM = [
+    {"customer_id": "K1", **AS_OF, **PURCHASED, "frequency_days": 4, "monetary_usd": 500,
+     "r_score": 5, "f_score": 5, "m_score": 4, "fm_score": 5, "rfm_segment": "Champions",
+     "value_tier": "important-value"},
+    {"customer_id": "K2", **AS_OF, **PURCHASED, "frequency_days": 1, "monetary_usd": 5,
+     "r_score": 1, "f_score": 1, "m_score": 1, "fm_score": 1, "rfm_segment": "Lost",
+     "value_tier": "general-value"},
+    # no purchase: no scores, no segment
+    {"customer_id": "K3", **AS_OF, "has_purchase": False, "channel_profile": "no_purchase",
+     "frequency_days": 0, "monetary_usd": 0, "value_tier": "churn-risk"},
+]  # fmt: skip
+PROFILE = {
+    "country_code": "US", "city": "other", "age_band": "25-34", "gender": "unknown",
+    "generalisation_level": 1, "online_to_store_purchases": 0, "open_ticket_count": 0,
+}  # fmt: skip
+BUYER = {**PROFILE, "channel_profile": "online_only"}
+CLEAN_DIM = [
+    {"customer_id": "K1", **BUYER, "p_alive": 0.8, "churn_probability": 0.25, "risk_tier": "low",
+     "clv_365d": 123.45, "lifetime_orders": 3, "latest_nps_score": 9, "latest_csat_score": 5},
+    {"customer_id": "K2", **BUYER, "p_alive": 0.0, "churn_probability": 1.0, "risk_tier": "high",
+     "clv_365d": 0.0, "lifetime_orders": 1, "latest_nps_score": 0, "latest_csat_score": 1},
+    {"customer_id": "K3", **PROFILE, "channel_profile": "no_purchase", "lifetime_orders": 0},
+]  # fmt: skip
+
+
+def _mart(con, name: str, rows: list[dict]) -> None:
+    """A mart as its dbt contract declares it (every column, its type), with these rows."""
+    manifest = load_manifest()
+    columns = manifest["nodes"][f"model.omnichannel_warehouse.{name}"]["columns"]
+    declared = ", ".join(f"{c} {column['data_type']}" for c, column in columns.items())
+    con.execute(f"create table marts.{name} ({declared})")
+    for row in rows:
+        con.execute(
+            f"insert into marts.{name} ({', '.join(row)}) values ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
 
 def _marts(path: Path, bad: bool) -> None:
     rfm, dim = list(CLEAN_RFM), list(CLEAN_DIM)
     if bad:
+        scored = {**CLEAN_RFM[0], "customer_id": "K4"}
         rfm += [
-            ("K1", "2024-03-01", 4, 4, 4, 4, "Loyal"),  # duplicate (customer_id, as_of_date)
-            ("K4", "2024-03-01", 6, 3, 3, 3, "Loyal"),  # r_score 6
-            ("K5", "2024-03-01", 3, 3, 3, 3, "Rising Stars"),  # not in rfm_segment_map
+            {**CLEAN_RFM[0], "rfm_segment": "Loyal"},  # duplicate (customer_id, as_of_date)
+            {**scored, "r_score": 6},  # r_score 6
+            {**scored, "customer_id": "K5", "rfm_segment": "Rising Stars"},  # not in the seed
         ]
         dim += [
-            ("K6", 1.2, 0.5, 10.0, 1, 7, 3),  # p_alive above 1
-            ("K7", 0.5, 0.5, -5.0, 1, 7, 3),  # negative CLV
+            {**CLEAN_DIM[0], "customer_id": "K6", "p_alive": 1.2},  # p_alive above 1
+            {**CLEAN_DIM[0], "customer_id": "K7", "clv_365d": -5.0},  # negative CLV
         ]
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
-        con.execute(
-            "create table marts.customer_rfm (customer_id varchar, as_of_date date, "
-            "r_score integer, f_score integer, m_score integer, fm_score integer, "
-            "rfm_segment varchar)"
-        )
-        con.execute(
-            "create table marts.dim_customers (customer_id varchar, p_alive double, "
-            "churn_probability double, clv_365d double, lifetime_orders bigint, "
-            "latest_nps_score bigint, latest_csat_score bigint)"
-        )
-        con.executemany(f"insert into marts.customer_rfm ({RFM_COLUMNS}) values ({'?,' * 6}?)", rfm)
-        con.executemany(
-            f"insert into marts.dim_customers ({DIM_COLUMNS}) values ({'?,' * 6}?)", dim
-        )
+        _mart(con, "customer_rfm", rfm)
+        _mart(con, "dim_customers", dim)
+
+
+def _suite_size(*assets: str) -> int:
+    return sum(len(s.expectations) for s in layer_suites("marts") if s.asset in assets)
 
 
 def _failures(results) -> dict[tuple[str, str], tuple[int | None, str]]:
@@ -82,9 +97,7 @@ def test_marts_suites_pass_clean_rows(tmp_path):
     _marts(db, bad=False)
     with duckdb.connect(str(db)) as con:
         results = run_layer(con, "marts", "run-1", tables=MARTS_TABLES)
-    # customer_rfm: key (compound + 2 not null), 4 scores, segment; dim_customers: key
-    # (unique + not null), 2 probabilities, 2 non-negative, 2 survey scores.
-    assert len(results) == 8 + 8
+    assert len(results) == _suite_size(*MARTS_TABLES)  # a result per expectation
     assert _failures(results) == {}
 
 
@@ -114,7 +127,8 @@ def test_marts_suites_catch_bad_rows_and_store_results(tmp_path):
             "from dq.check_results where run_id = 'run-1' and layer = 'marts' "
             "group by asset order by asset"
         ).fetchall()
-        assert stored == [("marts.customer_rfm", 8, 3), ("marts.dim_customers", 8, 2)]
+        rfm, dim = _suite_size("marts.customer_rfm"), _suite_size("marts.dim_customers")
+        assert stored == [("marts.customer_rfm", rfm, 3), ("marts.dim_customers", dim, 2)]
 
         # A rerun of the same run replaces its rows; another run adds its own.
         run_layer(con, "marts", "run-1", docs_dir=docs, tables=MARTS_TABLES)
@@ -122,7 +136,7 @@ def test_marts_suites_catch_bad_rows_and_store_results(tmp_path):
         counts = con.execute(
             "select run_id, count(*) from dq.check_results group by run_id order by run_id"
         ).fetchall()
-        assert counts == [("run-1", 16), ("run-2", 8)]
+        assert counts == [("run-1", rfm + dim), ("run-2", dim)]
 
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert "marts.customer_rfm" in index and "marts.dim_customers" in index
@@ -200,14 +214,29 @@ def test_raw_suites_validate_each_load_until_a_run_passes_it(tmp_path):
     assert passed == [("b2", "run-2"), ("b3", "run-2")]
 
 
+def _stg_web_orders(con, rows: list[tuple[str | None, str, str]]) -> None:
+    """staging.stg_web__orders with rows of (order_id, currency, _ingested_at), every other
+    column its suite reads valid."""
+    con.execute("create schema if not exists staging")
+    con.execute(
+        "create table staging.stg_web__orders (order_id varchar, currency varchar, "
+        "_ingested_at timestamp, ordered_at timestamp default '2024-01-01 10:00', "
+        "storefront varchar default 'web', status varchar default 'placed', "
+        "gross_amount decimal(18, 2) default 10, discount_amount decimal(18, 2) default 0, "
+        "net_amount decimal(18, 2) default 10, item_count integer default 1)"
+    )
+    if rows:
+        con.executemany(
+            "insert into staging.stg_web__orders (order_id, currency, _ingested_at) "
+            "values (?, ?, ?)",
+            rows,
+        )
+
+
 def test_staging_suite_checks_keys_after_dedup_and_currency(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create schema staging")
-        con.execute("create table staging.stg_web__orders (order_id varchar, currency varchar)")
-        con.execute(
-            "insert into staging.stg_web__orders values "
-            "('O1', 'USD'), ('O2', 'EUR'), ('O2', 'EUR'), ('O3', 'XYZ'), (null, 'GBP')"
-        )
+        orders = [("O1", "USD"), ("O2", "EUR"), ("O2", "EUR"), ("O3", "XYZ"), (None, "GBP")]
+        _stg_web_orders(con, [(o, c, "2024-01-01") for o, c in orders])
         results = run_layer(con, "staging", "run-1", tables=["staging.stg_web__orders"])
     assert _failures(results) == {
         ("staging.stg_web__orders", "expect_column_values_to_be_unique(order_id)"): (2, ERROR),
@@ -221,14 +250,8 @@ def test_a_table_read_in_parts_gives_the_verdicts_of_a_whole_read(tmp_path):
     counts add up and the unexpected values of every part are listed."""
     orders = [f"O{i}" for i in range(40)] + ["O7", "O7", "O9", None, None]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create schema staging")
-        con.execute(
-            "create table staging.stg_web__orders "
-            "(order_id varchar, currency varchar, _ingested_at timestamp)"
-        )
-        con.executemany(
-            "insert into staging.stg_web__orders values (?, ?, '2024-01-01')",
-            [(o, "XYZ" if i % 10 == 0 else "USD") for i, o in enumerate(orders)],
+        _stg_web_orders(
+            con, [(o, "XYZ" if i % 10 == 0 else "USD", "2024-01-01") for i, o in enumerate(orders)]
         )
 
         def verdicts(chunk_rows):
@@ -262,7 +285,8 @@ def test_staging_suites_validate_the_rows_changed_since_a_run_passed_them(tmp_pa
 
     def load(con, at, orders):
         con.executemany(
-            "insert into staging.stg_web__orders values (?, 'USD', ?)",
+            "insert into staging.stg_web__orders (order_id, currency, _ingested_at) "
+            "values (?, 'USD', ?)",
             [(order, f"2024-01-0{at} 03:00:00") for order in orders],
         )
 
@@ -281,11 +305,7 @@ def test_staging_suites_validate_the_rows_changed_since_a_run_passed_them(tmp_pa
         return result.success, result.observed_value
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create schema staging")
-        con.execute(
-            "create table staging.stg_web__orders "
-            "(order_id varchar, currency varchar, _ingested_at timestamp)"
-        )
+        _stg_web_orders(con, [])
         load(con, 1, ["O1", "O2", "O2"])
         assert validate(con, "run-1") == (False, "2 unexpected of 3 rows, e.g. ['O2']")
         con.execute("delete from staging.stg_web__orders where order_id = 'O2'")
@@ -339,9 +359,8 @@ def test_missing_table_or_column_fails_with_a_reason(tmp_path):
         con.execute("create table ml.customer_churn (customer_id varchar, as_of_date date)")
         con.execute("insert into ml.customer_churn values ('K1', '2024-03-01')")
         results = run_layer(con, "marts", "run-1", tables=["ml.customer_churn", "ml.customer_clv"])
-    # Results follow the layer's suite order (customer_clv, then customer_churn).
+    # Results follow the layer's suite order (by table: customer_churn, customer_clv).
     assert [(r.asset, r.check, r.success, r.severity, r.observed_value) for r in results] == [
-        ("ml.customer_clv", MISSING_TABLE_CHECK, False, ERROR, "table not found in the warehouse"),
         ("ml.customer_churn", "expect_column_values_to_be_between(churn_probability)", False,
          ERROR, 'error: Error: The column "churn_probability" in BatchData does not exist.'),
         ("ml.customer_churn", "expect_column_values_to_be_in_set(risk_tier)", False, ERROR,
@@ -352,6 +371,7 @@ def test_missing_table_or_column_fails_with_a_reason(tmp_path):
          "0 unexpected of 1 rows"),
         ("ml.customer_churn", "expect_compound_columns_to_be_unique(customer_id,as_of_date)",
          True, ERROR, "0 unexpected of 1 rows"),
+        ("ml.customer_clv", MISSING_TABLE_CHECK, False, ERROR, "table not found in the warehouse"),
     ]  # fmt: skip
 
 
@@ -402,7 +422,7 @@ def test_error_failure_in_marts_blocks_publishing_in_dagster(tmp_path, bad):
         per_asset = dict(
             con.execute("select asset, count(*) from dq.check_results group by asset").fetchall()
         )
-    assert per_asset["marts.dim_customers"] == 8
+    assert per_asset["marts.dim_customers"] == _suite_size("marts.dim_customers")
     assert per_asset["marts.fct_orders"] == 1  # not built here: expect_table_to_exist fails
 
 
@@ -465,8 +485,7 @@ def test_checks_cover_every_source_staging_model_and_mart_of_the_project():
 def test_changed_row_suites_follow_the_incremental_models():
     """A suite judges changed rows only where dbt replaces a key's rows together and
     stamps them: an incremental model with the column (and every such mart has one)."""
-    prepare_manifest()
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    manifest = load_manifest()
     models = {
         f"{n['schema']}.{n['name']}": n
         for n in manifest["nodes"].values()
@@ -499,3 +518,77 @@ def test_a_suite_comparing_rows_off_its_key_is_refused():
     ):
         TableSuite("marts", "marts", "dim_customers", tuple(unique(("email",))), ("customer_id",))
     TableSuite("marts", "marts", "dim_customers", tuple(unique(("customer_id",))), ("customer_id",))
+
+
+def _test_node(name, parent, kwargs, severity="ERROR", where=None, meta=None, also=()):
+    return {
+        "unique_id": f"test.p.{name}",
+        "resource_type": "test",
+        "attached_node": parent,
+        "depends_on": {"nodes": [*also, parent]},
+        "test_metadata": {"name": name.split(".")[0], "kwargs": kwargs},
+        "config": {"severity": severity, "where": where, "meta": meta or {}},
+    }
+
+
+def test_suites_are_derived_from_the_dbt_tests_of_the_manifest():
+    """The grain, required values, ranges, accepted values, seed references and row
+    conditions of a model's dbt tests become its GX suite; relationships to another
+    model stay in dbt."""
+    model, seed = "model.p.fct_visits", "seed.p.channel_catalog"
+    tests = [
+        _test_node("unique.1", model, {"column_name": "visit_id"}),
+        _test_node(
+            "unique_combination_of_columns.2", model,
+            {"combination_of_columns": ["customer_id", "visit_seq"]}, meta={"grain": True},
+        ),
+        _test_node("column_rules.3", model, {"not_null": ["customer_id", "visit_seq", "day"],
+                                             "not_negative": ["minutes"]}),
+        _test_node("accepted_range.4", model, {"column_name": "score", "min_value": 1,
+                                               "max_value": 5}, severity="warn"),
+        _test_node("accepted_values.5", model, {"column_name": "kind", "values": ["a", "b"]},
+                   where="day > '2024-01-01'"),
+        _test_node("relationships.6", model, {"column_name": "channel", "field": "channel"},
+                   also=[seed]),
+        _test_node("relationships.7", model, {"column_name": "customer_id", "field": "id"},
+                   also=["model.p.dim_customers"]),
+        _test_node("expression_is_true.8", model, {"expression": "minutes < 600"}),
+    ]  # fmt: skip
+    manifest = {
+        "nodes": {
+            model: {"name": "fct_visits", "schema": "marts", "resource_type": "model",
+                    "config": {"materialized": "table"}},
+            seed: {"name": "channel_catalog", "schema": "reference", "resource_type": "seed"},
+            **{t["unique_id"]: t for t in tests},
+        },
+        "sources": {},
+    }  # fmt: skip
+    (suite,) = layer_suites("marts", manifest)
+    assert (suite.asset, suite.order_by) == ("marts.fct_visits", ("customer_id", "visit_seq"))
+    assert suite.derived == {
+        "kind_where_1": "case when day > '2024-01-01' then \"kind\" end",
+        "violates_2": "coalesce(not (minutes < 600), false)",
+    }
+    with open(REPO_ROOT / "seeds" / "channel_catalog.csv", encoding="utf-8") as f:
+        channels = sorted(line.split(",")[0] for line in f.read().splitlines()[1:])
+    assert {e.check_name: (e.severity, e.kwargs) for e in suite.expectations} == {
+        "expect_compound_columns_to_be_unique(customer_id,visit_seq)": (
+            ERROR, {"column_list": ["customer_id", "visit_seq"]}),
+        "expect_column_values_to_not_be_null(customer_id)": (ERROR, {"column": "customer_id"}),
+        "expect_column_values_to_not_be_null(visit_seq)": (ERROR, {"column": "visit_seq"}),
+        "expect_column_values_to_not_be_null(day)": (ERROR, {"column": "day"}),
+        "expect_column_values_to_be_between(minutes)": (
+            ERROR, {"column": "minutes", "min_value": 0, "max_value": None}),
+        "expect_column_values_to_be_between(score)": (
+            WARN, {"column": "score", "min_value": 1, "max_value": 5}),
+        "expect_column_values_to_be_in_set(kind_where_1)": (
+            ERROR, {"column": "kind_where_1", "value_set": ["a", "b"]}),
+        "expect_column_values_to_be_in_set(channel)": (
+            ERROR, {"column": "channel", "value_set": channels}),
+        "expect_column_values_to_be_in_set(violates_2)": (
+            ERROR, {"column": "violates_2", "value_set": [False]}),
+    }  # fmt: skip
+
+    del manifest["nodes"]["test.p.unique_combination_of_columns.2"]["config"]["meta"]["grain"]
+    with pytest.raises(ValueError, match=r"marts\.fct_visits: no grain"):
+        layer_suites("marts", manifest)

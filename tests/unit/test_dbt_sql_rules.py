@@ -1,9 +1,8 @@
 """Rules of the dbt project's SQL that its linter cannot see, checked on the parsed manifest."""
 
-import json
 import re
 
-from orchestration.project import dbt_project, prepare_manifest
+from orchestration.project import load_manifest
 
 IMPORT_CTE = re.compile(
     r"^(?P<name>\w+) as (?P<hint>not materialized )?\(\s*select \* from "
@@ -19,8 +18,7 @@ def test_an_import_cte_of_a_table_read_more_than_once_is_not_materialized():
     times (73 s -> 65 s at 1M customers), and an identity increment that reads the
     state table twice skips its unchanged rows instead of copying all of them. A view
     stays materialised: it would be computed again at each read."""
-    prepare_manifest()  # parses unless the manifest is newer than every project file
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    manifest = load_manifest()
     materialized = {
         node["name"]: node["config"].get("materialized", "seed")
         for node in manifest["nodes"].values()

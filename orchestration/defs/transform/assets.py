@@ -10,7 +10,6 @@ one of those has severity error. dbt itself still skips what is downstream of a 
 test, and a failed `dbt build` fails the step.
 """
 
-import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -32,7 +31,7 @@ from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource
 from orchestration.lib.dbt_args import build_dbt_args
 from orchestration.lib.publish import PublishedMart, mart_nodes, marts_to_publish
 from orchestration.lib.sql import scalar
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, load_manifest
 
 DBT_TESTS_CHECK = "dbt_tests"
 
@@ -308,13 +307,9 @@ def dbt_customer_marts(
     yield from _build(context, dbt, settings)
 
 
-def _manifest() -> dict[str, Any]:
-    return json.loads(dbt_project.manifest_path.read_text())
-
-
 def published_marts() -> dict[str, PublishedMart]:
     """The marts of the project's manifest as the publish step takes them."""
-    return marts_to_publish(_manifest())
+    return marts_to_publish(load_manifest())
 
 
 def marts_replaced_by_key() -> dict[str, str]:
@@ -322,7 +317,7 @@ def marts_replaced_by_key() -> dict[str, str]:
     with their key column: the publish step copies only their replaced keys."""
     return {
         node["name"]: node["config"]["unique_key"]
-        for node in mart_nodes(_manifest())
+        for node in mart_nodes(load_manifest())
         if node["config"].get("materialized") == "incremental"
         and node["config"].get("incremental_strategy") == "replace_keys"
     }
