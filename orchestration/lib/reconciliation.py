@@ -11,9 +11,9 @@ difference here.
 Settings (environment variables, defaults in `ReconciliationLimits`):
 RECON_REVENUE_TOLERANCE, RECON_VOLUME_LOW_RATIO, RECON_VOLUME_HIGH_RATIO,
 RECON_VOLUME_BASELINE_DAYS, RECON_VOLUME_CHECK_DAYS, RECON_VOLUME_MIN_BASELINE_ROWS,
-RECON_VOLUME_SKIP_SOURCES (comma separated), RECON_FRESHNESS_MAX_AGE_DAYS and
-RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE (`source=days` pairs, comma separated; `off` =
-no expectation).
+RECON_VOLUME_SKIP_SOURCES (comma separated). How old a source's latest delivery may
+be is its dbt source freshness (`warn_after` in dbt_project/models/staging/_raw__sources.yml,
+`source_max_age_days`).
 """
 
 from __future__ import annotations
@@ -30,14 +30,10 @@ from orchestration.lib.ingest_sql import lit
 # How many offending items a result lists (the count is always complete).
 MAX_DETAILS = 20
 
-# Sources without a daily delivery: campaign_events arrive in bursts with campaigns
-# (the demo's longest gap is 11 days), experiment_assignments only while a test is
-# being set up. Their daily volume says nothing, and no age is abnormal for the latter.
+# Sources without a daily delivery: campaign_events arrive in bursts with campaigns,
+# experiment_assignments only while a test is being set up (their freshness in the dbt
+# sources says so too). Their daily volume says nothing.
 IRREGULAR_SOURCES = ("campaign_events", "experiment_assignments")
-FRESHNESS_DEFAULTS_BY_SOURCE: dict[str, int | None] = {
-    "campaign_events": 14,
-    "experiment_assignments": None,
-}
 
 
 @dataclass(frozen=True)
@@ -78,19 +74,11 @@ class ReconciliationLimits:
     # halves or doubles by chance (the demo's surveys, ~8 a day, would warn weekly).
     volume_min_baseline_rows: float = 20.0
     volume_skip_sources: tuple[str, ...] = IRREGULAR_SOURCES
-    freshness_max_age_days: int = 1
-    freshness_max_age_days_by_source: dict[str, int | None] = field(
-        default_factory=lambda: dict(FRESHNESS_DEFAULTS_BY_SOURCE)
-    )
-
-    def max_age_days(self, source: str) -> int | None:
-        return self.freshness_max_age_days_by_source.get(source, self.freshness_max_age_days)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ReconciliationLimits:
-        """Each limit as RECON_<NAME>: a number, a comma-separated list of sources for
-        volume_skip_sources, `source=days|off` pairs (over the code defaults) for
-        freshness_max_age_days_by_source."""
+        """Each limit as RECON_<NAME>: a number, or a comma-separated list of sources for
+        volume_skip_sources."""
         values: dict = {}
         for f in fields(cls):
             var = f"RECON_{f.name.upper()}"
@@ -99,8 +87,6 @@ class ReconciliationLimits:
                 continue
             if f.name == "volume_skip_sources":
                 values[f.name] = _parse_sources(var, raw)
-            elif f.name == "freshness_max_age_days_by_source":
-                values[f.name] = {**FRESHNESS_DEFAULTS_BY_SOURCE, **_parse_ages(var, raw)}
             else:
                 try:
                     values[f.name] = type(f.default)(raw)
@@ -119,21 +105,6 @@ def _parse_sources(var: str, text: str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"{var}: {', '.join(unknown)} is not a contract source")
     return tuple(_items(text))
-
-
-def _parse_ages(var: str, text: str) -> dict[str, int | None]:
-    ages: dict[str, int | None] = {}
-    for item in _items(text):
-        name, sep, value = (x.strip() for x in item.partition("="))
-        if not sep or name not in SOURCES_BY_NAME:
-            raise ValueError(f"{var}: {item!r} is not <source>=<days|off> with a contract source")
-        if value.lower() == "off":
-            ages[name] = None
-        elif value.isdigit():
-            ages[name] = int(value)
-        else:
-            raise ValueError(f"{var}: {item!r}: {value!r} is not a whole number of days or off")
-    return ages
 
 
 def _source_filter(column: str, source: str | None) -> str:
@@ -397,16 +368,38 @@ def volume_anomalies(
     return _outcome("volume_within_baseline", bad, {"as_of": str(as_of), "judged_days": len(rows)})
 
 
+# dbt's freshness periods, in days: the as-of date is a day, so is a delivery.
+_PERIOD_DAYS = {"day": 1, "hour": 1 / 24, "minute": 1 / 1440}
+
+
+def source_max_age_days(manifest: Mapping) -> dict[str, float | None]:
+    """Each contract source's `warn_after` (dbt source freshness of `raw.<source>`) in
+    days; None where it sets none. `error_after` is refused: a stale source must not
+    stop the night's other sources, so freshness only warns."""
+    project = manifest["metadata"]["project_name"]
+    ages: dict[str, float | None] = {}
+    for source in SOURCES:
+        rule = manifest["sources"][f"source.{project}.raw.{source.name}"].get("freshness") or {}
+        if (rule.get("error_after") or {}).get("count") is not None:
+            raise ValueError(
+                f"raw.{source.name}: freshness error_after is not supported (use warn_after)"
+            )
+        warn = rule.get("warn_after") or {}
+        ages[source.name] = (
+            None if warn.get("count") is None else warn["count"] * _PERIOD_DAYS[warn["period"]]
+        )
+    return ages
+
+
 def freshness(
     con: duckdb.DuckDBPyConnection,
+    max_age_days: Mapping[str, float | None],
     as_of: date | None = None,
-    limits: ReconciliationLimits | None = None,
     source: str | None = None,
 ) -> CheckOutcome:
     """The latest delivery date with a loaded file, per source, is at most the source's
-    max age (days) before `as_of`. A source never loaded fails; a source whose max age is
-    None has no expectation and is only reported."""
-    limits = limits or ReconciliationLimits()
+    max age (days, `source_max_age_days`) before `as_of`. A source never loaded fails; a
+    source whose max age is None has no expectation and is only reported."""
     as_of = _as_of(con, as_of)
     names = [source] if source else [s.name for s in SOURCES]
     latest = dict(
@@ -417,15 +410,16 @@ def freshness(
     )
     bad, ages = [], {}
     for name in names:
-        last, max_age = latest.get(name), limits.max_age_days(name)
+        last, max_age = latest.get(name), max_age_days[name]
         age = (as_of - last).days if last and as_of else None
         ages[name] = age
         if max_age is None:
             continue
+        allowed = f"{max_age:g} day(s)"
         if last is None:
-            bad.append(f"{name}: no file loaded yet (expected one within {max_age} day(s))")
+            bad.append(f"{name}: no file loaded yet (expected one within {allowed})")
         elif age > max_age:
             bad.append(
-                f"{name}: latest delivery {last} is {age} day(s) before {as_of} (allowed {max_age})"
+                f"{name}: latest delivery {last} is {age} day(s) before {as_of} (allowed {allowed})"
             )
     return _outcome("fresh_delivery", bad, {"as_of": str(as_of), "age_days": ages})

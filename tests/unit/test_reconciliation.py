@@ -20,9 +20,11 @@ from orchestration.lib.reconciliation import (
     freshness,
     landing_lines_reconciled,
     revenue_reconciled,
+    source_max_age_days,
     touchpoints_explained,
     volume_anomalies,
 )
+from orchestration.project import load_manifest
 from tests.check_runs import evaluate_check
 
 
@@ -322,40 +324,61 @@ def test_volume_judges_only_days_with_a_full_baseline(db):
     ]
 
 
-def test_a_stale_source_is_named(db, monkeypatch):
+def _manifest_freshness(**rules) -> dict:
+    """A manifest whose raw sources carry these dbt freshness rules (none elsewhere)."""
+    return {
+        "metadata": {"project_name": "p"},
+        "sources": {f"source.p.raw.{s.name}": {"freshness": rules.get(s.name)} for s in SOURCES},
+    }
+
+
+def test_a_stale_source_is_named(db):
     deliveries(db, "web_orders", {7: 5})
     deliveries(db, "pos_transactions", {4: 5})
     as_of = D0 + timedelta(7)
-    outcome = freshness(db, as_of, source="pos_transactions")
+    daily = {"warn_after": {"count": 1, "period": "day"}}
+    ages = source_max_age_days(
+        _manifest_freshness(
+            web_orders=daily,
+            pos_transactions=daily,
+            web_sessions=daily,
+            campaign_events={"warn_after": {"count": 72, "period": "hour"}},
+        )
+    )
+    assert ages["pos_transactions"] == 1 and ages["campaign_events"] == 3
+    assert ages["experiment_assignments"] is None
+    outcome = freshness(db, ages, as_of, source="pos_transactions")
     assert outcome.details == [
-        "pos_transactions: latest delivery 2025-07-05 is 3 day(s) before 2025-07-08 (allowed 1)"
+        "pos_transactions: latest delivery 2025-07-05 is 3 day(s) before 2025-07-08 "
+        "(allowed 1 day(s))"
     ]
-    assert freshness(db, as_of, source="web_orders").passed
+    assert freshness(db, ages, as_of, source="web_orders").passed
     # A source never loaded fails, except one without an expectation.
-    assert freshness(db, as_of, source="web_sessions").details == [
+    assert freshness(db, ages, as_of, source="web_sessions").details == [
         "web_sessions: no file loaded yet (expected one within 1 day(s))"
     ]
-    assert freshness(db, as_of, source="experiment_assignments").passed
-    monkeypatch.setenv("RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "pos_transactions=3")
-    assert freshness(
-        db, as_of, ReconciliationLimits.from_environ(os.environ), "pos_transactions"
-    ).passed
+    assert freshness(db, ages, as_of, source="experiment_assignments").passed
+    assert freshness(db, {**ages, "pos_transactions": 3}, as_of, "pos_transactions").passed
+
+
+def test_freshness_comes_from_the_dbt_sources_and_only_warns():
+    ages = source_max_age_days(load_manifest())
+    # _raw__sources.yml: daily deliveries, campaigns in bursts, tests set up now and then
+    assert ages["web_orders"] == 1 and ages["campaign_events"] == 14
+    assert ages["experiment_assignments"] is None
+    erroring = {"error_after": {"count": 2, "period": "day"}}
+    with pytest.raises(ValueError, match=r"raw\.web_orders: freshness error_after"):
+        source_max_age_days(_manifest_freshness(web_orders=erroring))
 
 
 def test_limits_from_env(monkeypatch):
     monkeypatch.setenv("RECON_VOLUME_LOW_RATIO", "0.25")
     monkeypatch.setenv("RECON_VOLUME_SKIP_SOURCES", "campaign_events")
-    monkeypatch.setenv(
-        "RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "web_orders=off, pos_transactions=2"
-    )
     limits = ReconciliationLimits.from_environ(os.environ)
     assert limits.volume_low_ratio == 0.25
     assert limits.volume_skip_sources == ("campaign_events",)
-    assert limits.max_age_days("web_orders") is None
-    assert limits.max_age_days("pos_transactions") == 2
-    assert limits.max_age_days("campaign_events") == 14  # the code default stays
-    monkeypatch.setenv("RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE", "web_order=2")
-    with pytest.raises(ValueError, match=r"'web_order=2' is not <source>=<days\|off>"):
+    monkeypatch.setenv("RECON_VOLUME_SKIP_SOURCES", "web_order")
+    with pytest.raises(ValueError, match="web_order is not a contract source"):
         ReconciliationLimits.from_environ(os.environ)
 
 

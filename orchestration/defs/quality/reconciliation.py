@@ -22,11 +22,14 @@ from orchestration.lib.reconciliation import (
     freshness,
     landing_lines_reconciled,
     revenue_reconciled,
+    source_max_age_days,
     touchpoints_explained,
     volume_anomalies,
 )
+from orchestration.project import load_manifest
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+MAX_AGE_DAYS = source_max_age_days(load_manifest())
 
 # (connection, limits, the run's as-of date: read from the run only by checks that need it)
 Run = Callable[[duckdb.DuckDBPyConnection, ReconciliationLimits, Callable[[], date]], CheckOutcome]
@@ -99,9 +102,9 @@ reconciliation_checks = [
     _per_source_check(
         "fresh_delivery",
         WARN,
-        lambda con, source, limits, as_of: freshness(con, as_of(), limits, source),
-        "The latest loaded delivery is at most RECON_FRESHNESS_MAX_AGE_DAYS (or the "
-        "source's RECON_FRESHNESS_MAX_AGE_DAYS_BY_SOURCE entry) before the as-of date.",
+        lambda con, source, _, as_of: freshness(con, MAX_AGE_DAYS, as_of(), source),
+        "The latest loaded delivery is at most the source's dbt freshness warn_after "
+        "(models/staging/_raw__sources.yml) before the as-of date.",
     ),
     _check(
         dg.AssetKey(["marts", "fct_orders"]),
