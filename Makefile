@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run demo deliver test lint ui docs evaluate generate reload rollback bench clean
+.PHONY: install run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ lint: install
 
 ui: install
 	$(BIN)/python -m orchestration.cli ui
+
+# make metrics METRICS=revenue,aov GROUP_BY=metric_time__month,channel [WHERE=...]: the
+# governed metrics (dbt_project/models/semantic) on the current warehouse, through
+# MetricFlow; any other `mf` command: .venv/bin/python -m orchestration.cli metrics <command>.
+METRICS ?= revenue,orders,aov
+GROUP_BY ?= metric_time__month
+metrics: install
+	$(BIN)/python -m orchestration.cli metrics query --metrics $(METRICS) --group-by $(GROUP_BY) \
+		$(if $(WHERE),--where "$(WHERE)")
 
 # make evaluate CUTOFF=2026-03-31: the CLV and churn models cut at CUTOFF (default: 90
 # days before the as-of date) against what happened after it.

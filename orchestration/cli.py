@@ -8,10 +8,12 @@ warehouse.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import uuid
 from dataclasses import replace
@@ -316,6 +318,24 @@ def evaluate(settings: Settings, cutoff: date | None) -> int:
     return 0
 
 
+def query_metrics(settings: Settings, mf_args: list[str]) -> int:
+    """MetricFlow's `mf` command (`metrics query --metrics revenue --group-by
+    metric_time__month`) on the current warehouse: from the dbt project, whose parse
+    writes the semantic manifest `mf` reads, with the warehouse opened read-only, since
+    a query must never write to it."""
+    from orchestration.project import DBT_PROJECT_DIR, prepare_manifest
+
+    if not settings.warehouse_path.exists():
+        print(f"no warehouse at {settings.warehouse_path}: run `make run` first", file=sys.stderr)
+        return 2
+    prepare_manifest()
+    env = settings.dbt_env()
+    config = {**json.loads(env["WAREHOUSE_DUCKDB_CONFIG"]), "access_mode": "READ_ONLY"}
+    env["WAREHOUSE_DUCKDB_CONFIG"] = json.dumps(config)
+    mf = Path(sys.executable).with_name("mf")
+    return subprocess.run([mf, *mf_args], cwd=DBT_PROJECT_DIR, env={**os.environ, **env}).returncode
+
+
 def roll_back(settings: Settings) -> int:
     """Put the previous published version back (`make rollback`); twice undoes it."""
     from orchestration.lib.publish import rollback
@@ -374,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rollback", help="put the previous published version back (twice = undo)")
     commands.add_parser("ui", help="the Dagster UI on the same instance as `run`")
     commands.add_parser("env", help='the environment dbt needs to run by hand: eval "$(... env)"')
+    metrics_cmd = commands.add_parser(
+        "metrics",
+        help="the governed metrics, through MetricFlow's `mf` on the warehouse (read-only): "
+        "metrics query --metrics revenue,aov --group-by metric_time__month",
+    )
+    metrics_cmd.add_argument("mf_args", nargs=argparse.REMAINDER, help="mf's command and options")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -397,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         return deliver(settings, args.days)
     if args.command == "evaluate":
         return evaluate(settings, args.cutoff)
+    if args.command == "metrics":
+        return query_metrics(settings, args.mf_args)
     try:
         plan = plan_landing(settings, demo=args.command == "run" and args.demo)
         if args.command == "reload" and plan != "load":

@@ -33,15 +33,17 @@ PARSED_PATHS = (
 
 
 # What a parse leaves that later commands read: Dagster the manifest, dbt its partial-parse
-# state (copied into each dbt step's own target directory by dagster-dbt).
+# state (copied into each dbt step's own target directory by dagster-dbt), MetricFlow's
+# `mf` the semantic manifest (`cli metrics`).
 PARTIAL_PARSE = "partial_parse.msgpack"
-PARSE_OUTPUTS = ("manifest.json", PARTIAL_PARSE)
+PARSE_OUTPUTS = ("manifest.json", PARTIAL_PARSE, "semantic_manifest.json")
 
 
 def manifest_is_current() -> bool:
-    """The manifest exists and no file dbt parses changed after it was written."""
+    """Every parse output exists and no file dbt parses changed after the manifest was
+    written."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists():
+    if not all((manifest.parent / name).exists() for name in PARSE_OUTPUTS):
         return False
     written = manifest.stat().st_mtime
     files = (f for path in PARSED_PATHS for f in (path, *path.rglob("*")))

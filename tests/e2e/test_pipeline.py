@@ -382,6 +382,208 @@ def test_headline_numbers_match_an_independent_pandas_computation(pipeline):
     assert outstanding == signed[ledger.entry_ts.dt.date <= as_of].sum()
 
 
+# The governed metrics (dbt_project/models/semantic): what `cli metrics query` (MetricFlow)
+# answers must equal what the marts hold, recomputed here from the mart tables in SQL.
+
+
+def metric_layer(
+    pipeline, metrics: str, group_by: str, through: date | None = None
+) -> pd.DataFrame:
+    """The metric layer's answer as a user gets it, through `cli metrics` (`mf query`);
+    `through` keeps metric_time up to that day, as the reports stop at the as-of date."""
+    root, env, _ = pipeline
+    out = root / "metric_query.csv"
+    args = ["metrics", "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)]
+    if through:
+        args += ["--where", f"{{{{ TimeDimension('metric_time', 'day') }}}} <= '{through}'"]
+    run_cli(env, *args)
+    return pd.read_csv(out)
+
+
+def mart_answer(pipeline, sql: str) -> pd.DataFrame:
+    root, _, _ = pipeline
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def as_of_date(pipeline) -> date:
+    sql = "select date_day from marts.dim_dates where days_before_as_of = 0"
+    return mart_answer(pipeline, sql).date_day.dt.date.item()
+
+
+def assert_same(metric: pd.DataFrame, mart: pd.DataFrame, keys: list[str], atol: dict):
+    """The same slices, and in each the same values: within atol, the mart's rounding (and
+    1e-9 of floating-point noise)."""
+    for frame in (metric, mart):
+        for key in keys:
+            if key.startswith("metric_time"):
+                frame[key] = pd.to_datetime(frame[key]).dt.date
+    joined = metric.merge(mart, on=keys, how="outer", suffixes=("", "_mart"), indicator=True)
+    assert (joined._merge == "both").all(), joined[joined._merge != "both"]
+    assert len(joined) > 1
+    for column, tolerance in atol.items():
+        got, want = joined[column].astype(float), joined[f"{column}_mart"].astype(float)
+        off = ~(((got - want).abs() <= tolerance + 1e-9) | (got.isna() & want.isna()))
+        assert not off.any(), joined.loc[off, [*keys, column, f"{column}_mart"]]
+
+
+def test_metrics_revenue_orders_and_aov_by_month_and_channel_equal_the_marts(pipeline):
+    as_of = as_of_date(pipeline)
+    metric = metric_layer(pipeline, "revenue,orders,aov", "metric_time__month,channel", as_of)
+    mart = mart_answer(
+        pipeline,
+        f"""
+        with days as (
+            select cast(date_trunc('month', activity_date) as date) as metric_time__month,
+                channel, sum(revenue_usd) as revenue, sum(order_count) as orders
+            from marts.rpt_channel_daily group by all having sum(order_count) > 0
+        ),
+        purchases as (
+            select cast(date_trunc('month', order_date) as date) as metric_time__month,
+                channel, sum(net_amount_usd) / count(*) as aov
+            from marts.fct_orders where is_purchase and order_date <= '{as_of}' group by all
+        )
+        select * from days join purchases using (metric_time__month, channel)
+        """,
+    )
+    keys = ["metric_time__month", "channel"]
+    assert_same(metric, mart, keys, {"revenue": 0, "orders": 0, "aov": 0})
+
+
+def test_metrics_roas_cac_and_conversion_by_channel_equal_the_marts(pipeline):
+    metric = metric_layer(
+        pipeline, "roas,cac,conversion_rate", "channel,channel__channel_group", as_of_date(pipeline)
+    )
+    mart = mart_answer(
+        pipeline,
+        """
+        select channel, 'storefront' as channel__channel_group,
+            sum(revenue_usd) / nullif(sum(spend_usd), 0) as roas,
+            sum(spend_usd) / nullif(sum(new_customer_count), 0) as cac,
+            sum(converted_session_count) / nullif(sum(session_count), 0) as conversion_rate
+        from marts.rpt_channel_daily group by all
+        """,
+    )
+    assert_same(
+        metric, mart, ["channel", "channel__channel_group"], dict.fromkeys(mart.columns[2:], 0)
+    )
+
+
+def test_metrics_nps_csat_and_ces_by_month_and_touchpoint_equal_rpt_cx_monthly(pipeline):
+    metric = metric_layer(
+        pipeline,
+        "nps,csat,ces",
+        "metric_time__month,survey_response__touchpoint",
+        as_of_date(pipeline),
+    )
+    mart = mart_answer(
+        pipeline,
+        """
+        select report_month as metric_time__month, touchpoint as survey_response__touchpoint,
+            nps, csat_top2_share as csat, ces_mean as ces
+        from marts.rpt_cx_monthly
+        where nps_response_count + csat_response_count + ces_response_count > 0
+        """,
+    )
+    # the report rounds: NPS to 0.1, CSAT to 4 decimals, CES to 2
+    assert_same(
+        metric,
+        mart,
+        ["metric_time__month", "survey_response__touchpoint"],
+        {"nps": 0.05, "csat": 0.00005, "ces": 0.005},
+    )
+
+
+def test_metrics_nps_by_customer_segment_equals_rpt_nps_by_segment(pipeline):
+    metric = metric_layer(
+        pipeline,
+        "nps,nps_responses,nps_promoters,nps_detractors",
+        "customer__rfm_segment,customer__channel_profile",
+        as_of_date(pipeline),
+    ).dropna(subset=["customer__rfm_segment", "customer__channel_profile"])
+    mart = mart_answer(
+        pipeline,
+        """
+        select rfm_segment as customer__rfm_segment, channel_profile as customer__channel_profile,
+            nps, responses as nps_responses, promoters as nps_promoters,
+            detractors as nps_detractors
+        from marts.rpt_nps_by_segment
+        where rfm_segment not in ('(unknown)', '(none)') and channel_profile <> '(unknown)'
+        """,
+    )
+    keys = ["customer__rfm_segment", "customer__channel_profile"]
+    # slices with CSAT or CES responses only have no NPS row in the report
+    metric = metric[metric.nps_responses > 0]
+    counts = {"nps_responses": 0, "nps_promoters": 0, "nps_detractors": 0}
+    assert_same(metric, mart, keys, {**counts, "nps": 0.05})
+
+
+def test_metrics_points_liability_by_month_is_the_balance_of_its_last_day(pipeline):
+    metric = metric_layer(pipeline, "points_liability", "metric_time__month")
+    mart = mart_answer(
+        pipeline,
+        """
+        select cast(date_trunc('month', report_date) as date) as metric_time__month,
+            arg_max(liability_usd, report_date) as points_liability
+        from marts.rpt_loyalty_daily group by all
+        """,
+    )
+    assert_same(metric, mart, ["metric_time__month"], {"points_liability": 0})
+
+
+def test_metrics_clv_and_churn_risk_by_segment_equal_rpt_clv_by_segment(pipeline):
+    metric = metric_layer(
+        pipeline, "clv,churn_risk,customers_with_clv", "customer__rfm_segment"
+    ).dropna(subset=["customer__rfm_segment"])
+    mart = mart_answer(
+        pipeline,
+        """
+        select rfm_segment as customer__rfm_segment,
+            sum(customers_with_clv) as customers_with_clv,
+            sum(total_clv_365d_usd) / sum(customers_with_clv) as clv,
+            sum(sum_churn_probability) / sum(customers_with_churn_score) as churn_risk,
+            count(*) as report_rows
+        from marts.rpt_clv_by_segment where rfm_segment <> '(none)' group by all
+        """,
+    )
+    assert mart.customers_with_clv.sum() > 100
+    # the report rounds each row's sums: CLV to the cent, churn probability to 4 decimals
+    metric = metric.merge(mart[["customer__rfm_segment", "report_rows"]], how="left")
+    tolerance = (0.005 * metric.report_rows / metric.customers_with_clv).max()
+    assert_same(
+        metric.drop(columns="report_rows"),
+        mart.drop(columns="report_rows"),
+        ["customer__rfm_segment"],
+        {"customers_with_clv": 0, "clv": tolerance, "churn_risk": tolerance / 100},
+    )
+
+
+def test_metrics_retention_and_repeat_rate_by_cohort_month_equal_the_cohort_report(pipeline):
+    group_by = (
+        "retention_cohort_month__months_since_first_purchase,retention_cohort_month__first_channel"
+    )
+    metric = metric_layer(pipeline, "retention_rate,repeat_purchase_rate", group_by)
+    mart = mart_answer(
+        pipeline,
+        """
+        select months_since_first_purchase
+                as retention_cohort_month__months_since_first_purchase,
+            first_channel as retention_cohort_month__first_channel,
+            sum(active_customers) / sum(cohort_customers) as retention_rate,
+            sum(repeat_customers) / sum(cohort_customers) as repeat_purchase_rate
+        from marts.rpt_retention_cohorts group by all
+        """,
+    )
+    assert_same(metric, mart, group_by.split(","), {"retention_rate": 0, "repeat_purchase_rate": 0})
+
+
+def test_metric_definitions_hold_against_the_warehouse(pipeline):
+    """`mf validate-configs`: the semantic manifest, and every measure, dimension and
+    metric queried on the built warehouse."""
+    _, env, _ = pipeline
+    run_cli(env, "metrics", "validate-configs")
+
+
 def test_a_broken_file_in_tonights_delivery_keeps_the_published_version(pipeline, tmp_path):
     """A truncated file in the newest delivery: the good files still load, the run fails
     and says which file and why, BI keeps the last complete version."""

@@ -158,6 +158,9 @@ def test_the_manifest_is_parsed_again_only_when_the_project_changed(tmp_path, mo
     manifest.write_text("{}")
     os.utime(models / "a.sql", (1, 1))
     os.utime(models, (1, 1))
+    assert not project.manifest_is_current()  # a target/ of before the semantic manifest
+    for name in project.PARSE_OUTPUTS:
+        (manifest.parent / name).write_text("{}")
     assert project.manifest_is_current()
     (models / "a.sql").write_text("select 2")  # edited after the parse
     assert not project.manifest_is_current()
