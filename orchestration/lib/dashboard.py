@@ -49,7 +49,8 @@ STOREFRONTS = ("web", "app", "store")
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999")
 WIDTH, HEIGHT = 560, 220
 # plot area inside the SVG: left room for the axis labels, bottom for the x labels
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 24, 14, 40
+SLANT_ROOM = 36  # added below the chart for slanted labels
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -121,12 +122,21 @@ def _axis(lo: float, hi: float, fmt: Callable[[float], str]) -> list[str]:
 LABEL_CHARS = 14  # a slanted label is cut to this many characters (the tooltip has it all)
 
 
+def _label_step(labels: Sequence[str]) -> int:
+    return max(1, -(-len(labels) // 12))
+
+
+def _slanted(labels: Sequence[str]) -> bool:
+    """Whether the labels, about 6 px a character at 10 px, would overlap side by side."""
+    slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels)) * _label_step(labels)
+    return max(map(len, labels), default=0) * 6 > slot
+
+
 def _x_labels(labels: Sequence[str], centre: Callable[[int], float]) -> list[str]:
     """At most about 12 labels along the bottom, so they never overlap; slanted and
     cut short when they would not fit side by side."""
-    step = max(1, -(-len(labels) // 12))
-    slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels)) * step
-    slant = max(map(len, labels), default=0) * 6 > slot
+    step = _label_step(labels)
+    slant = _slanted(labels)
     y = HEIGHT - BOTTOM + (12 if slant else 16)
     return [
         f'<text class="tick" x="{_n(centre(i))}" y="{y}" '
@@ -152,10 +162,12 @@ def _legend(names: Sequence[str]) -> str:
     return f'<div class="legend">{items}</div>'
 
 
-def _figure(name: str, title: str, points: int, body: list[str], legend: str, note: str) -> str:
+def _figure(
+    name: str, title: str, points: int, body: list[str], legend: str, note: str, height: int
+) -> str:
     label = f"{name}-title"
     svg = (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{label}">'
+        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{label}">'
         f'<title id="{label}">{_e(title)}</title>{"".join(body)}</svg>'
         if points
         else '<p class="empty">No data.</p>'
@@ -206,7 +218,8 @@ def bar_chart(
             )
             marks += 1
     body += _x_labels(labels, lambda i: LEFT + slot * (i + 0.5))
-    return _figure(name, title, marks, body, _legend(names), note)
+    height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
+    return _figure(name, title, marks, body, _legend(names), note, height)
 
 
 def line_chart(
@@ -222,7 +235,7 @@ def line_chart(
     names = list(series)
     known = [v for s in names for v in series[s] if v is not None]
     if not known:
-        return _figure(name, title, 0, [], "", note)
+        return _figure(name, title, 0, [], "", note, HEIGHT)
     lo, hi = _domain(known)
     y = _scale(lo, hi)
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels) - 1)
@@ -253,7 +266,8 @@ def line_chart(
             )
             marks += 1
     body += _x_labels(labels, x)
-    return _figure(name, title, marks, body, _legend(names), note)
+    height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
+    return _figure(name, title, marks, body, _legend(names), note, height)
 
 
 def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -432,6 +446,7 @@ _CHANNEL_SUMS = """
     sum(c.new_customer_count) as new_customers,
     sum(c.returning_customer_count) as returning_customers,
     sum(c.converted_session_count) / nullif(sum(c.session_count), 0) as conversion,
+    sum(c.spend_usd) as spend,
     sum(c.revenue_usd) / nullif(sum(c.spend_usd), 0) as roas,
     sum(c.spend_usd) / nullif(sum(c.new_customer_count), 0) as cac,
     sum(c.returned_order_count) / nullif(sum(c.order_count), 0) as return_rate"""
@@ -450,6 +465,11 @@ QUERIES = {
         inner join dim_dates as d on c.activity_date = d.date_day
         where d.days_before_as_of between 0 and {PERIOD_DAYS - 1}
         group by all order by c.channel""",
+    "monthly": f"""
+        select d.month_start as month, {_CHANNEL_SUMS}
+        from rpt_channel_daily as c
+        inner join dim_dates as d on c.activity_date = d.date_day
+        group by all order by month""",
     "channel_monthly": f"""
         select d.month_start as month, c.channel, {_CHANNEL_SUMS}
         from rpt_channel_daily as c
@@ -579,19 +599,14 @@ def _sections(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] |
     def period_tile(label, column, fmt=fmt_number, lower_is_better=False):
         return Tile(label, now.get(column), before.get(column), fmt, lower_is_better, vs)
 
+    total = _rows(con, "monthly")
+    months = [_month(r["month"]) for r in total]
     monthly = _rows(con, "channel_monthly")
-    months = [_month(m) for m in dict.fromkeys(r["month"] for r in monthly)]
-    totals: dict[str, list[float]] = {"new": [], "returning": []}
-    for m in dict.fromkeys(r["month"] for r in monthly):
-        rows = [r for r in monthly if r["month"] == m]
-        totals["new"].append(sum(r["new_customers"] for r in rows))
-        totals["returning"].append(sum(r["returning_customers"] for r in rows))
     _, revenue = _pivot(monthly, "month", "channel", "revenue")
+    _, spend = _pivot(monthly, "month", "channel", "spend")
     _, conversion = _pivot(
         [r for r in monthly if r["channel"] != "store"], "month", "channel", "conversion"
     )
-    _, roas = _pivot(monthly, "month", "channel", "roas")
-    revenue_total = [sum(v or 0 for v in col) for col in zip(*revenue.values(), strict=True)]
 
     executive = Section(
         "overview",
@@ -613,7 +628,7 @@ def _sections(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] |
                 "revenue_by_month",
                 "Revenue by month (USD)",
                 months,
-                {"revenue": revenue_total},
+                {"revenue": [r["revenue"] for r in total]},
                 fmt_usd,
                 note="The as-of month runs to the as-of date.",
             ),
@@ -621,7 +636,7 @@ def _sections(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] |
                 "customers_by_month",
                 "New and returning buyers by month",
                 months,
-                totals,
+                {k: [r[f"{k}_customers"] for r in total] for k in ("new", "returning")},
                 note="The daily counts per channel summed: a customer who buys on two days "
                 "counts twice.",
             ),
@@ -647,12 +662,20 @@ def _sections(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] |
                 fmt_share,
                 note="Stores have no session count.",
             ),
-            line_chart(
-                "roas_by_channel",
-                "Return on ad spend by month",
+            bar_chart(
+                "spend_by_channel",
+                "Marketing spend by channel and month (USD)",
                 months,
-                roas,
-                lambda v: fmt_number(v, 1),
+                spend,
+                fmt_usd,
+            ),
+            line_chart(
+                "roas_by_month",
+                "Return on ad spend by month, all storefronts",
+                months,
+                {"ROAS": [r["roas"] for r in total]},
+                lambda v: fmt_number(v, 2),
+                note="Revenue / spend of the month; by channel in the table.",
             ),
             table(
                 "channel_table",
@@ -907,7 +930,7 @@ h2{font-size:18px;margin:0 0 4px}
 figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 figcaption{font-weight:600;margin-bottom:4px}
 svg{width:100%;height:auto;display:block}
-svg text{font-size:11px;fill:var(--muted)}
+svg text{font-size:10px;fill:var(--muted)}
 .grid{stroke:var(--line)}.zero{stroke:#9ca3af}
 .line{stroke-width:2}
 rect.mark:hover,circle.mark:hover{opacity:.75}

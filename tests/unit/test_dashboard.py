@@ -70,10 +70,10 @@ def test_a_chart_without_data_says_so_and_has_no_points():
 def test_line_points_and_gaps():
     svg = line_chart("l", "L", ["a", "b", "c", "d"], {"v": [0, 2, None, 1]})
     points = re.findall(r'<circle class="mark" cx="([\d.]+)" cy="([\d.]+)"', svg)
-    # x: 64 to 548 in 3 steps of 161.33; y: 180 for 0, 14 for 2 (the top), 97 for 1
-    assert points == [("64", "180"), ("225.33", "14"), ("548", "97")]
+    # x: 64 to 536 in 3 steps of 157.33; y: 180 for 0, 14 for 2 (the top), 97 for 1
+    assert points == [("64", "180"), ("221.33", "14"), ("536", "97")]
     # the missing value breaks the line: one segment a-b, d alone has no line
-    assert re.findall(r'<polyline[^>]* points="([^"]+)"', svg) == ["64,180 225.33,14"]
+    assert re.findall(r'<polyline[^>]* points="([^"]+)"', svg) == ["64,180 221.33,14"]
     assert 'data-points="3"' in svg
 
 
