@@ -162,10 +162,17 @@ def _legend(names: Sequence[str]) -> str:
     return f'<div class="legend">{items}</div>'
 
 
+def _tip(label: str, names: Sequence[str], name: str, value: float, fmt) -> str:
+    """A mark's tooltip: its label, its series when there are several, its value."""
+    return f"{label}: {fmt(value)}" if len(names) == 1 else f"{label}, {name}: {fmt(value)}"
+
+
 def _figure(
-    name: str, title: str, points: int, body: list[str], legend: str, note: str, height: int
-) -> str:
+    name: str, title: str, points: int, body: list[str], names: Sequence[str], note: str,
+    labels: Sequence[str],
+) -> str:  # fmt: skip
     label = f"{name}-title"
+    height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
     svg = (
         f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{label}">'
         f'<title id="{label}">{_e(title)}</title>{"".join(body)}</svg>'
@@ -176,7 +183,7 @@ def _figure(
     foot = f'<p class="note">{_e(note)}</p>' if note else ""
     return (
         f'<figure class="chart" data-chart="{_e(name)}" data-points="{points}">'
-        f"{caption}{legend}{svg}{foot}</figure>"
+        f"{caption}{_legend(names)}{svg}{foot}</figure>"
     )
 
 
@@ -209,7 +216,7 @@ def bar_chart(
             start = up if v > 0 else down
             end = start + v
             up, down = (end, down) if v > 0 else (up, end)
-            tip = f"{label}: {fmt(v)}" if len(names) == 1 else f"{label}, {s}: {fmt(v)}"
+            tip = _tip(label, names, s, v, fmt)
             body.append(
                 f'<rect class="mark" x="{_n(LEFT + slot * i + (slot - width) / 2)}" '
                 f'y="{_n(y(max(start, end)))}" width="{_n(width)}" '
@@ -218,8 +225,7 @@ def bar_chart(
             )
             marks += 1
     body += _x_labels(labels, lambda i: LEFT + slot * (i + 0.5))
-    height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
-    return _figure(name, title, marks, body, _legend(names), note, height)
+    return _figure(name, title, marks, body, names, note, labels)
 
 
 def line_chart(
@@ -235,7 +241,7 @@ def line_chart(
     names = list(series)
     known = [v for s in names for v in series[s] if v is not None]
     if not known:
-        return _figure(name, title, 0, [], "", note, HEIGHT)
+        return _figure(name, title, 0, [], names, note, labels)
     lo, hi = _domain(known)
     y = _scale(lo, hi)
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels) - 1)
@@ -244,13 +250,12 @@ def line_chart(
     marks = 0
     for k, s in enumerate(names):
         colour = PALETTE[k % len(PALETTE)]
-        runs, run = [], []
+        runs: list[list[str]] = [[]]  # a missing value starts a new run
         for i, v in enumerate(series[s]):
             if v is None:
-                runs, run = [*runs, run] if run else runs, []
+                runs.append([])
             else:
-                run.append(f"{_n(x(i))},{_n(y(v))}")
-        runs += [run] if run else []
+                runs[-1].append(f"{_n(x(i))},{_n(y(v))}")
         body += [
             f'<polyline class="line" fill="none" stroke="{colour}" points="{" ".join(r)}"/>'
             for r in runs
@@ -259,15 +264,14 @@ def line_chart(
         for i, v in enumerate(series[s]):
             if v is None:
                 continue
-            tip = f"{labels[i]}: {fmt(v)}" if len(names) == 1 else f"{labels[i]}, {s}: {fmt(v)}"
+            tip = _tip(labels[i], names, s, v, fmt)
             body.append(
                 f'<circle class="mark" cx="{_n(x(i))}" cy="{_n(y(v))}" r="3" fill="{colour}">'
                 f"<title>{_e(tip)}</title></circle>"
             )
             marks += 1
     body += _x_labels(labels, x)
-    height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
-    return _figure(name, title, marks, body, _legend(names), note, height)
+    return _figure(name, title, marks, body, names, note, labels)
 
 
 def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
