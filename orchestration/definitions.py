@@ -15,6 +15,7 @@ from orchestration.defs.jobs import (
 )
 from orchestration.defs.ml.assets import churn_model, clv_models
 from orchestration.defs.publish.assets import marts_duckdb
+from orchestration.defs.publish.dashboard import dashboard
 from orchestration.defs.quality.expectations import expectation_assets, expectation_checks
 from orchestration.defs.quality.identity import identity_checks, identity_resolution_runs
 from orchestration.defs.quality.reconciliation import reconciliation_checks
@@ -32,6 +33,7 @@ defs = dg.Definitions(
         identity_resolution_runs,
         *expectation_assets,
         marts_duckdb,
+        dashboard,
     ],
     asset_checks=[
         *ingestion_checks,

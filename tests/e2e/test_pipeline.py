@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -211,6 +212,75 @@ def test_run_is_recorded_in_the_dagster_instance(pipeline):
     assert metadata["dagster/row_count"].value == days > 300
     date_day = next(c for c in schema.columns if c.name == "date_day")
     assert (date_day.type, date_day.description.startswith("The date.")) == ("DATE", True)
+
+
+class _Charts(HTMLParser):
+    """Of a rendered page: per `data-chart` figure its declared points and the marks
+    found in it; and the scripts."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts: dict[str, list[int]] = {}
+        self.scripts = 0
+        self._chart = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.scripts += tag == "script"
+        if "data-chart" in attrs:
+            self._chart = attrs["data-chart"]
+            self.charts[self._chart] = [int(attrs["data-points"]), 0]
+        elif self._chart and "mark" in (attrs.get("class") or "").split():
+            self.charts[self._chart][1] += 1
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._chart = None
+
+
+def headless_chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    """Debian's chromium on a local file; it must be installed (see .ci/run)."""
+    binary = shutil.which("chromium")
+    assert binary, "chromium is missing: apt-get install -y chromium (.ci/run does)"
+    return subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+         "--enable-logging=stderr", "--v=0", *args, page.as_uri()],
+        capture_output=True, text=True, timeout=180, check=True,
+    )  # fmt: skip
+
+
+def test_the_run_builds_a_dashboard_whose_every_chart_has_data_in_chromium(pipeline, tmp_path):
+    from orchestration.lib.dashboard import build_dashboard, read_check_results
+
+    root, _, first = pipeline
+    page = root / "publish" / "dashboard" / "index.html"
+    rendered = headless_chromium(page, tmp_path / "profile", "--dump-dom")
+    dom = _Charts()
+    dom.feed(rendered.stdout)
+    assert set(dom.charts) >= {
+        "revenue_by_month", "revenue_by_channel", "conversion_by_channel", "channel_table",
+        "clv_by_segment", "risk_tiers", "retention_curve", "points_liability", "tier_members",
+        "nps_by_month", "tickets_by_month", "nps_by_segment", "quality_checks_by_layer",
+    }  # fmt: skip
+    empty = {name: n for name, n in dom.charts.items() if not n[0] > 0 or n[0] != n[1]}
+    assert not empty, f"charts without data, or marks not as declared (points, marks): {empty}"
+    # Nothing to run or fetch: it works offline, and no script can fail.
+    text = page.read_text()
+    assert dom.scripts == 0 and not re.search(
+        r"<script|<link|@import|url\(|(src|href)=\"http", text
+    )
+    assert "CONSOLE" not in rendered.stderr and "Uncaught" not in rendered.stderr
+    # The data quality section holds this run's results; rebuilding from the same file
+    # and results gives the same bytes.
+    assert re.search(r"[1-9]\d* expectations in this run", text)
+    warehouse = root / "warehouse" / "warehouse.duckdb"
+    again = build_dashboard(
+        root / "publish" / "marts.duckdb",
+        tmp_path / "again",
+        read_check_results(warehouse, run_id_of(first.stdout)),
+    )
+    assert again.path.read_bytes() == page.read_bytes()
+    assert len(again.path.read_bytes()) < 200_000
 
 
 def test_a_models_dbt_tests_run_alone_as_its_one_check(pipeline):

@@ -164,3 +164,12 @@ def test_the_manifest_is_parsed_again_only_when_the_project_changed(tmp_path, mo
     assert project.manifest_is_current()
     (models / "a.sql").write_text("select 2")  # edited after the parse
     assert not project.manifest_is_current()
+
+
+def test_the_dashboard_is_built_after_publishing():
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey(["publish", "dashboard"]))
+    assert dg.AssetKey(["publish", "marts_duckdb"]) in node.parent_keys
+    assert node.group_name == "publish"
+    nightly = defs.resolve_job_def("nightly").asset_layer.selected_asset_keys
+    assert dg.AssetKey(["publish", "dashboard"]) in nightly
