@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
+.PHONY: install chromium run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,12 +39,17 @@ $(COMPAT_READERS)/.installed: $(STAMP)
 		duckdb-cli==1.5.6
 	touch $@
 
+# The dashboard test renders the page in headless Chromium: Debian's package, installed
+# here when missing (as root; browser downloads such as Playwright's are not reachable).
+chromium:
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
 # Two workers: most tests wait on one single-threaded dbt or Dagster process, so a
 # second one uses the other core. Tests that share a fixture run in one worker
 # (tests/conftest.py), started in the order collected: the longest, the shared clean
 # run and the e2e pipeline, first. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
-test: install $(COMPAT_READERS)/.installed
+test: install chromium $(COMPAT_READERS)/.installed
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder
 
 lint: install
