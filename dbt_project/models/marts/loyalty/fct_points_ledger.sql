@@ -6,9 +6,10 @@ ledger as (
 
 ),
 
-loyalty_touchpoints as (
+-- the customer of each entry, from the one resolved record layer every mart reads
+resolved_records as (
 
-    select * from {{ ref('fct_touchpoints') }}
+    select * from {{ ref('int_source_records_resolved') }}
     where source = 'loyalty_ledger'
 
 ),
@@ -19,7 +20,7 @@ final as (
         ledger.entry_id,
         ledger.posted_at,
         {{ to_reporting_date('ledger.posted_at') }} as entry_date,
-        loyalty_touchpoints.customer_id,
+        resolved_records.customer_id,
         ledger.loyalty_id,
         ledger.entry_type,
         ledger.points,
@@ -34,8 +35,8 @@ final as (
         ledger.related_id,
         ledger.reason
     from ledger
-    left join loyalty_touchpoints
-        on ledger.entry_id = loyalty_touchpoints.source_record_id
+    left join resolved_records
+        on ledger.entry_id = resolved_records.source_record_id
 
 )
 
