@@ -9,10 +9,9 @@
     snapshots, and so the fitted model, stay the same for R nights (R = 7: a
     weekly refit on Mondays, scored every night; R = 1: M = the as-of date).
     H = var churn_horizon_days, R = var churn_refit_days, n = var
-    churn_training_snapshots, step = var churn_snapshot_step_days. Without an
-    as-of date (a bare dbt run) the latest order date of orders_relation
-    (fct_orders or a CTE of it) stands in. -#}
-{% macro churn_snapshot_dates(orders_relation) -%}
+    churn_training_snapshots, step = var churn_snapshot_step_days; the as-of date
+    is run_context's (int_run_context or a CTE of it). -#}
+{% macro churn_snapshot_dates(run_context) -%}
     {%- set horizon = int_var('churn_horizon_days') -%}
     {%- set training_snapshots = int_var('churn_training_snapshots') -%}
     {%- set step = int_var('churn_snapshot_step_days') -%}
@@ -30,10 +29,7 @@
                 ((date_diff('day', date '1970-01-05', as_of_date) % {{ refit }}) + {{ refit }})
                 % {{ refit }} as integer
             ) as model_date
-        from (
-            select coalesce({{ as_of_date() }}, max(order_date)) as as_of_date
-            from {{ orders_relation }}
-        ) as latest
+        from {{ run_context }}
     ) as run_date
     cross join (
         select

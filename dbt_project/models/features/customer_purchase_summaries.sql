@@ -10,9 +10,15 @@ orders as (
 
 ),
 
+run_context as (
+
+    select * from {{ ref('int_run_context') }}
+
+),
+
 snapshots as (
 
-    {{ churn_snapshot_dates('orders') }}
+    {{ churn_snapshot_dates('run_context') }}
 
 ),
 

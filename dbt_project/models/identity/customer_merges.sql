@@ -24,6 +24,12 @@ customers_forgotten as (
 
 ),
 
+run_context as (
+
+    select * from {{ ref('int_run_context') }}
+
+),
+
 current_mapping as (
 
     select
@@ -83,7 +89,7 @@ final as (
 
     select
         '{{ var("run_id", invocation_id) }}' as run_id,
-        {{ as_of_date() }} as as_of_date,
+        run_context.as_of_date,
         case when fan_out.new_customer_count > 1 then 'split' else 'merge' end as change_type,
         moves.old_customer_id,
         moves.new_customer_id,
@@ -99,6 +105,7 @@ final as (
         {{ build_timestamp() }} as logged_at
     from moves
     inner join fan_out on moves.old_customer_id = fan_out.old_customer_id
+    cross join run_context
     where moves.old_customer_id <> moves.new_customer_id
 
 )

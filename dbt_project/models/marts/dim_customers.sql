@@ -12,6 +12,12 @@ customers as not materialized (
 
 ),
 
+run_context as (
+
+    select * from {{ ref('int_run_context') }}
+
+),
+
 customer_journeys as (
 
     select * from {{ ref('fct_customer_journeys') }}
@@ -21,14 +27,14 @@ customer_journeys as (
 customer_clv as (
 
     select * from {{ source('ml', 'customer_clv') }}
-    where as_of_date = {{ as_of_date() }}
+    where as_of_date = (select run_context.as_of_date from run_context)
 
 ),
 
 customer_churn as (
 
     select * from {{ source('ml', 'customer_churn') }}
-    where as_of_date = {{ as_of_date() }}
+    where as_of_date = (select run_context.as_of_date from run_context)
 
 ),
 
@@ -53,12 +59,13 @@ first_actions as (
 quasi_identifiers as (
 
     select
-        customer_id,
-        coalesce(country_code, 'unknown') as country_code,
-        coalesce(city, 'unknown') as city,
-        {{ age_band('birth_date', as_of_date()) }} as age_band,
-        coalesce(gender, 'unknown') as gender
+        customers.customer_id,
+        coalesce(customers.country_code, 'unknown') as country_code,
+        coalesce(customers.city, 'unknown') as city,
+        {{ age_band('customers.birth_date', 'run_context.as_of_date') }} as age_band,
+        coalesce(customers.gender, 'unknown') as gender
     from customers
+    cross join run_context
 
 ),
 

@@ -1,46 +1,26 @@
--- The calendar as a BI dimension: every reporting date from the first order or
--- touchpoint to the run's as-of date, or to the latest of them if that is later.
+-- The calendar as a BI dimension: every reporting date from the first business date
+-- loaded (an order, touchpoint, points entry or marketing spend) to the run's as-of
+-- date, or to the latest business date if that is later. The marts' daily and
+-- monthly series are cut from it.
 with
 
-orders as (
+run_context as (
 
-    select * from {{ ref('fct_orders') }}
-
-),
-
-touchpoints as (
-
-    select * from {{ ref('fct_touchpoints') }}
-
-),
-
-date_bounds as (
-
-    select
-        min(first_date) as first_date,
-        greatest({{ as_of_date("max(last_date)") }}, max(last_date)) as last_date,
-        {{ as_of_date("max(last_date)") }} as as_of_date
-    from (
-        select
-            min(order_date) as first_date,
-            max(order_date) as last_date
-        from orders
-        union all
-        select
-            min(occurred_date) as first_date,
-            max(occurred_date) as last_date
-        from touchpoints
-    ) as bounds
+    select * from {{ ref('int_run_context') }}
 
 ),
 
 calendar as (
 
     select cast(calendar_days.date_day as date) as date_day
-    from date_bounds
+    from run_context
     cross join
         unnest(
-            generate_series(date_bounds.first_date, date_bounds.last_date, interval 1 day)
+            generate_series(
+                run_context.first_business_date,
+                greatest(run_context.as_of_date, run_context.last_business_date),
+                interval 1 day
+            )
         ) as calendar_days (date_day)
 
 ),
@@ -65,9 +45,9 @@ final as (
         cast(date_trunc('month', calendar.date_day) as date) as month_start,
         cast(date_trunc('quarter', calendar.date_day) as date) as quarter_start,
         cast(date_trunc('year', calendar.date_day) as date) as year_start,
-        cast(date_bounds.as_of_date - calendar.date_day as integer) as days_before_as_of
+        cast(run_context.as_of_date - calendar.date_day as integer) as days_before_as_of
     from calendar
-    cross join date_bounds
+    cross join run_context
 
 )
 

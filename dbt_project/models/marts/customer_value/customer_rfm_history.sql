@@ -26,31 +26,28 @@ segment_map as (
 
 ),
 
-run_date as (
+run_context as (
 
-    -- the pipeline passes as_of_date; a bare dbt run falls back to the latest activity
-    select
-        {{ as_of_date("max(activity_date)") }} as as_of_date
-    from daily_activity
+    select * from {{ ref('int_run_context') }}
 
 ),
 
 snapshot_dates as (
 
-    select run_date.as_of_date
-    from run_date
+    select run_context.as_of_date
+    from run_context
 
     union
 
     -- month ends: the day before the first of the month, n months back
     select
         cast(
-            date_trunc('month', run_date.as_of_date)
+            date_trunc('month', run_context.as_of_date)
             - to_months(cast(months_back.n as integer))
             - interval 1 day
             as date
         ) as as_of_date
-    from run_date
+    from run_context
     cross join range({{ var('rfm_history_months') }}) as months_back (n)
 
 ),
@@ -114,16 +111,16 @@ action_periods as (
     select
         daily_activity.customer_id,
         greatest(
-            least(last_day(daily_activity.activity_date), run_date.as_of_date),
+            least(last_day(daily_activity.activity_date), run_context.as_of_date),
             first_snapshot.as_of_date
         ) as period_end_date,
         max(daily_activity.activity_date) as last_interaction_date
     from daily_activity
-    cross join run_date
+    cross join run_context
     cross join first_snapshot
     where
         daily_activity.customer_actions > 0
-        and daily_activity.activity_date <= run_date.as_of_date
+        and daily_activity.activity_date <= run_context.as_of_date
     group by daily_activity.customer_id, period_end_date
 
 ),

@@ -6,12 +6,9 @@ ledger as not materialized (
 
 ),
 
-as_of as (
+run_context as (
 
-    -- the run's as-of date; without one, the latest entry date
-    select
-        {{ as_of_date("max(entry_date)") }} as as_of_date
-    from ledger
+    select * from {{ ref('int_run_context') }}
 
 ),
 
@@ -19,8 +16,8 @@ entries as (
 
     select ledger.*
     from ledger
-    cross join as_of
-    where ledger.entry_date <= as_of.as_of_date
+    cross join run_context
+    where ledger.entry_date <= run_context.as_of_date
 
 ),
 
@@ -66,9 +63,9 @@ lots_dated as (
     select
         lots.*,
         {{ to_reporting_date('lots.expires_at') }} as expiry_date,
-        {{ to_reporting_date('lots.expires_at') }} <= as_of.as_of_date as is_expired
+        {{ to_reporting_date('lots.expires_at') }} <= run_context.as_of_date as is_expired
     from lots
-    cross join as_of
+    cross join run_context
 
 ),
 

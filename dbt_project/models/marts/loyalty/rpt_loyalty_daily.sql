@@ -6,22 +6,27 @@ ledger as not materialized (
 
 ),
 
-as_of as (
+run_context as (
 
-    -- the run's as-of date; without one, the latest entry date
-    select
-        {{ as_of_date("max(entry_date)") }} as as_of_date,
-        min(entry_date) as first_entry_date
-    from ledger
+    select * from {{ ref('int_run_context') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_dates') }}
 
 ),
 
 days as (
 
-    select
-        cast(unnest(generate_series(first_entry_date, as_of_date, interval 1 day)) as date)
-            as report_date
-    from as_of
+    -- every day from the first entry to the as-of date
+    select calendar.date_day as report_date
+    from calendar
+    cross join run_context
+    where
+        calendar.date_day >= (select min(ledger.entry_date) as first_entry_date from ledger)
+        and calendar.date_day <= run_context.as_of_date
 
 ),
 

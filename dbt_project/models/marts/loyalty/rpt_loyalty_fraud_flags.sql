@@ -6,12 +6,9 @@ ledger as not materialized (
 
 ),
 
-as_of as (
+run_context as (
 
-    -- the run's as-of date; without one, the latest entry date
-    select
-        {{ as_of_date("max(entry_date)") }} as as_of_date
-    from ledger
+    select * from {{ ref('int_run_context') }}
 
 ),
 
@@ -23,8 +20,8 @@ entries as (
         or (ledger.entry_type = 'adjust' and ledger.signed_points > 0) as is_accrual,
         min(ledger.posted_at) over (partition by ledger.loyalty_id) as member_first_posted_at
     from ledger
-    cross join as_of
-    where ledger.entry_date <= as_of.as_of_date
+    cross join run_context
+    where ledger.entry_date <= run_context.as_of_date
 
 ),
 

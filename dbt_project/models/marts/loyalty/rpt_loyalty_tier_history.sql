@@ -18,13 +18,15 @@ tiers as (
 
 ),
 
-as_of as (
+run_context as (
 
-    -- the run's as-of date; without one, the latest order date
-    select
-        {{ as_of_date("max(order_date)") }} as as_of_date,
-        min(order_date) as first_order_date
-    from orders
+    select * from {{ ref('int_run_context') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_dates') }}
 
 ),
 
@@ -32,19 +34,12 @@ period_ends as (
 
     -- every month end from the first order's month on; the as-of date closes
     -- the last (possibly partial) month
-    select distinct
-        least(
-            last_day(cast(months.month_start as date)), as_of.as_of_date
-        ) as period_end
-    from as_of
-    cross join
-        unnest(
-            generate_series(
-                date_trunc('month', as_of.first_order_date),
-                date_trunc('month', as_of.as_of_date),
-                interval 1 month
-            )
-        ) as months (month_start)
+    select distinct least(last_day(calendar.month_start), run_context.as_of_date) as period_end
+    from calendar
+    cross join run_context
+    where
+        calendar.date_day >= (select min(orders.order_date) as first_order_date from orders)
+        and calendar.date_day <= run_context.as_of_date
 
 ),
 

@@ -12,12 +12,9 @@ ledger as not materialized (
 
 ),
 
-as_of as (
+run_context as (
 
-    -- the run's as-of date; without one, the latest entry date
-    select
-        {{ as_of_date("max(entry_date)") }} as as_of_date
-    from ledger
+    select * from {{ ref('int_run_context') }}
 
 ),
 
@@ -43,8 +40,8 @@ booked as (
         count(*) as ledger_expire_entry_count,
         max(ledger.entry_date) as last_ledger_expiry_date
     from ledger
-    cross join as_of
-    where ledger.entry_type = 'expire' and ledger.entry_date <= as_of.as_of_date
+    cross join run_context
+    where ledger.entry_type = 'expire' and ledger.entry_date <= run_context.as_of_date
     group by ledger.loyalty_id
 
 ),

@@ -24,11 +24,9 @@ orders as (
 
 ),
 
-run_settings as (
+run_context as (
 
-    -- without an as-of date nothing is cut off
-    select
-        {{ as_of_date("date '9999-12-31'") }} as as_of_date
+    select * from {{ ref('int_run_context') }}
 
 ),
 
@@ -46,7 +44,7 @@ events as (
         on campaign_events.event_id = touchpoints.source_record_id
     where
         {{ to_reporting_date('campaign_events.occurred_at') }}
-        <= (select run_settings.as_of_date from run_settings)
+        <= (select run_context.as_of_date from run_context)
 
 ),
 
@@ -81,7 +79,7 @@ attributed_orders as (
             <= latest_clicks.clicked_at + interval '{{ window_days }} days'
     where
         orders.is_purchase
-        and orders.order_date <= (select run_settings.as_of_date from run_settings)
+        and orders.order_date <= (select run_context.as_of_date from run_context)
     qualify row_number() over (
         partition by orders.order_key
         order by

@@ -27,6 +27,18 @@ marketing_spend as (
 
 ),
 
+run_context as (
+
+    select * from {{ ref('int_run_context') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_dates') }}
+
+),
+
 spend_channel_map as (
 
     select * from {{ ref('spend_channel_map') }}
@@ -138,27 +150,19 @@ activity_dates as (
 
 ),
 
-date_bounds as (
-
-    -- the as-of date ends the report; without one, the latest activity does
-    select
-        min(activity_date) as first_date,
-        {{ as_of_date("max(activity_date)") }} as last_date
-    from activity_dates
-
-),
-
 day_channels as (
 
+    -- every day from the first activity to the as-of date
     select
-        cast(calendar_days.calendar_date as date) as activity_date,
+        calendar.date_day as activity_date,
         storefronts.channel
-    from date_bounds
-    cross join
-        unnest(
-            generate_series(date_bounds.first_date, date_bounds.last_date, interval 1 day)
-        ) as calendar_days (calendar_date)
+    from calendar
+    cross join run_context
     cross join storefronts
+    where
+        calendar.date_day
+        >= (select min(activity_dates.activity_date) as first_date from activity_dates)
+        and calendar.date_day <= run_context.as_of_date
 
 ),
 

@@ -6,7 +6,7 @@ with
 
 survey_responses as (
 
-    select * from {{ ref('stg_survey__responses') }}
+    select * from {{ ref('fct_survey_responses') }}
 
 ),
 
@@ -22,31 +22,27 @@ orders as (
 
 ),
 
-run_settings as (
+run_context as (
 
-    -- without an as-of date nothing is cut off
-    select
-        {{ as_of_date("date '9999-12-31'") }} as as_of_date
+    select * from {{ ref('int_run_context') }}
 
 ),
 
 surveys as (
 
     select
-        date_trunc('month', {{ to_reporting_date('responded_at') }}) as report_month,
-        coalesce(touchpoint, 'unspecified') as touchpoint,
+        date_trunc('month', response_date) as report_month,
+        touchpoint,
         count(*) filter (where survey_type = 'nps') as nps_response_count,
-        count(*) filter (where survey_type = 'nps' and score >= 9) as nps_promoter_count,
-        count(*) filter (where survey_type = 'nps' and score <= 6) as nps_detractor_count,
+        count(*) filter (where is_nps_promoter) as nps_promoter_count,
+        count(*) filter (where is_nps_detractor) as nps_detractor_count,
         count(*) filter (where survey_type = 'csat') as csat_response_count,
-        count(*) filter (where survey_type = 'csat' and score >= 4) as csat_top2_count,
+        count(*) filter (where is_csat_top2) as csat_top2_count,
         avg(score) filter (where survey_type = 'csat') as csat_mean,
         count(*) filter (where survey_type = 'ces') as ces_response_count,
         avg(score) filter (where survey_type = 'ces') as ces_mean
     from survey_responses
-    where
-        {{ to_reporting_date('responded_at') }}
-        <= (select run_settings.as_of_date from run_settings)
+    where response_date <= (select run_context.as_of_date from run_context)
     group by all
 
 ),
@@ -70,7 +66,7 @@ tickets as (
     from service_tickets
     where
         {{ to_reporting_date('opened_at') }}
-        <= (select run_settings.as_of_date from run_settings)
+        <= (select run_context.as_of_date from run_context)
     group by all
 
 ),
@@ -106,13 +102,11 @@ final as (
         cast(month_touchpoints.report_month as date) as report_month,
         month_touchpoints.touchpoint,
         coalesce(surveys.nps_response_count, 0) as nps_response_count,
-        cast(
-            round(
-                100.0 * (surveys.nps_promoter_count - surveys.nps_detractor_count)
-                / nullif(surveys.nps_response_count, 0),
-                1
-            ) as decimal(5, 1)
-        ) as nps,
+        {{ nps(
+            'surveys.nps_promoter_count',
+            'surveys.nps_detractor_count',
+            'surveys.nps_response_count'
+        ) }} as nps,
         coalesce(surveys.csat_response_count, 0) as csat_response_count,
         cast(
             round(surveys.csat_top2_count / nullif(surveys.csat_response_count, 0), 4)

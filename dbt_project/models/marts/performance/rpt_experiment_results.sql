@@ -48,11 +48,9 @@ ledger_entries as (
 
 ),
 
-run_settings as (
+run_context as (
 
-    -- without an as-of date nothing is cut off
-    select
-        {{ as_of_date("date '9999-12-31'") }} as as_of_date
+    select * from {{ ref('int_run_context') }}
 
 ),
 
@@ -129,7 +127,7 @@ unit_orders as (
         on
             units.customer_id = orders.customer_id
             and units.assigned_at < orders.ordered_at
-    where orders.order_date <= (select run_settings.as_of_date from run_settings)
+    where orders.order_date <= (select run_context.as_of_date from run_context)
     group by all
 
 ),
@@ -155,7 +153,7 @@ incentive_earns as (
         and ledger_entries.reason = 'double points purchase'
         and touchpoints.customer_id is not null
         and {{ to_reporting_date('ledger_entries.posted_at') }}
-        <= (select run_settings.as_of_date from run_settings)
+        <= (select run_context.as_of_date from run_context)
     group by all
 
 ),

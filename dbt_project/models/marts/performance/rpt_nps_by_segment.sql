@@ -1,17 +1,11 @@
 -- NPS of survey responses up to the as-of date per combination of RFM segment and
--- channel profile; responses reach a customer through fct_touchpoints.
+-- channel profile; the classes are fct_survey_responses'.
 
 with
 
 survey_responses as (
 
-    select * from {{ ref('stg_survey__responses') }}
-
-),
-
-touchpoints as (
-
-    select * from {{ ref('fct_touchpoints') }}
+    select * from {{ ref('fct_survey_responses') }}
 
 ),
 
@@ -27,28 +21,22 @@ customers as (
 
 ),
 
-run_settings as (
+run_context as (
 
-    -- without an as-of date nothing is cut off
-    select
-        {{ as_of_date("date '9999-12-31'") }} as as_of_date
+    select * from {{ ref('int_run_context') }}
 
 ),
 
 nps_responses as (
 
     select
-        survey_responses.score,
-        touchpoints.customer_id
+        customer_id,
+        is_nps_promoter,
+        is_nps_detractor
     from survey_responses
-    left join touchpoints
-        on
-            touchpoints.source = 'survey_responses'
-            and survey_responses.response_id = touchpoints.source_record_id
     where
-        survey_responses.survey_type = 'nps'
-        and {{ to_reporting_date('survey_responses.responded_at') }}
-        <= (select run_settings.as_of_date from run_settings)
+        survey_type = 'nps'
+        and response_date <= (select run_context.as_of_date from run_context)
 
 ),
 
@@ -60,7 +48,8 @@ segmented_responses as (
             else coalesce(customer_rfm.rfm_segment, '(none)')
         end as rfm_segment,
         coalesce(customers.channel_profile, '(unknown)') as channel_profile,
-        nps_responses.score
+        nps_responses.is_nps_promoter,
+        nps_responses.is_nps_detractor
     from nps_responses
     left join customer_rfm
         on nps_responses.customer_id = customer_rfm.customer_id
@@ -77,17 +66,16 @@ final as (
         rfm_segment,
         channel_profile,
         cast(count(*) as bigint) as responses,
-        cast(count(*) filter (where score >= 9) as bigint) as promoters,
-        cast(count(*) filter (where score between 7 and 8) as bigint) as passives,
-        cast(count(*) filter (where score <= 6) as bigint) as detractors,
+        cast(count(*) filter (where is_nps_promoter) as bigint) as promoters,
         cast(
-            round(
-                100.0
-                * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
-                / count(*),
-                1
-            ) as decimal(5, 1)
-        ) as nps
+            count(*) filter (where not is_nps_promoter and not is_nps_detractor) as bigint
+        ) as passives,
+        cast(count(*) filter (where is_nps_detractor) as bigint) as detractors,
+        {{ nps(
+            'count(*) filter (where is_nps_promoter)',
+            'count(*) filter (where is_nps_detractor)',
+            'count(*)'
+        ) }} as nps
     from segmented_responses
     group by all
 

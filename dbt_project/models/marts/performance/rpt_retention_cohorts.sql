@@ -27,17 +27,23 @@ cohort_members as (
 
 ),
 
+run_context as (
+
+    select * from {{ ref('int_run_context') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_dates') }}
+
+),
+
 last_month as (
 
-    -- the as-of month ends every cohort; without an as-of date, the latest order does
-    select
-        cast(
-            date_trunc(
-                'month',
-                {{ as_of_date("max(order_date)") }}
-            ) as date
-        ) as report_month
-    from orders
+    -- the as-of month ends every cohort
+    select cast(date_trunc('month', as_of_date) as date) as report_month
+    from run_context
 
 ),
 
@@ -98,21 +104,26 @@ cohort_sizes as (
 
 ),
 
+report_months as (
+
+    select distinct calendar.month_start
+    from calendar
+    cross join last_month
+    where calendar.month_start <= last_month.report_month
+
+),
+
 cohort_months as (
 
     select
         cohort_sizes.cohort_month,
         cohort_sizes.first_channel,
         cohort_sizes.cohort_customers,
-        month_offsets.months_since_first_purchase
+        date_diff('month', cohort_sizes.cohort_month, report_months.month_start)
+            as months_since_first_purchase
     from cohort_sizes
-    cross join last_month
-    cross join
-        unnest(
-            generate_series(
-                0, date_diff('month', cohort_sizes.cohort_month, last_month.report_month)
-            )
-        ) as month_offsets (months_since_first_purchase)
+    inner join report_months
+        on cohort_sizes.cohort_month <= report_months.month_start
 
 ),
 
