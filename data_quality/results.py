@@ -1,5 +1,5 @@
-"""Run suites against the DuckDB warehouse, store the outcome in `dq.check_results`
-and render GX Data Docs.
+"""Run suites against the DuckDB warehouse and store the outcome in `dq.check_results`
+(orchestration/lib/quality_report.py renders it, one page per run).
 
 Tables are read into pandas (only the columns a suite needs, every row a run has to
 judge: a sample could miss a duplicate key), since GX 1.x has no DuckDB data source
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
@@ -115,7 +113,7 @@ def _observed(result: dict, exception: dict | None) -> str | None:
     return text + (f", e.g. {sample[:SAMPLE_VALUES]}" if sample else "")
 
 
-def _gx_context(docs_dir: Path | None):
+def _gx_context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -123,32 +121,13 @@ def _gx_context(docs_dir: Path | None):
         ProgressBarsConfig,
     )
 
+    # Suites, definitions and results stay in memory: dq.check_results keeps the
+    # results, and orchestration/lib/quality_report.py renders them (GX's Data Docs load
+    # their styles and scripts from CDNs, so they stay blank offline).
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
     )
     config.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is None:
-        return gx.get_context(project_config=config, mode="ephemeral")
-    # Suites and definitions stay in memory; validation results are kept on disk next
-    # to the site so that each layer's run adds to the one index.html.
-    config.stores["validation_results_store"] = {
-        "class_name": "ValidationResultsStore",
-        "store_backend": {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir / ".results"),
-        },
-    }
-    config.data_docs_sites = {
-        "dq": {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
-    }
     return gx.get_context(project_config=config, mode="ephemeral")
 
 
@@ -244,7 +223,6 @@ def _validate_suite(
     context,
     suite: TableSuite,
     run_id: str,
-    docs_dir: Path | None,
     scope: ValidationScope,
     chunk_rows: int,
 ):
@@ -259,9 +237,6 @@ def _validate_suite(
                 "table not found in the warehouse", ERROR, None,
             )
         ]  # fmt: skip
-    if docs_dir is not None:  # Data Docs keep the latest validation of each table only
-        for sub in (".results", "validations"):
-            shutil.rmtree(docs_dir / sub / suite.schema / suite.table, ignore_errors=True)
     where = _rows_to_validate(con, suite, scope)
     table = f"{suite.schema}.{suite.table}"
     rows = con.execute(
@@ -351,36 +326,20 @@ def validate(
     con: duckdb.DuckDBPyConnection,
     suites: Iterable[TableSuite],
     run_id: str,
-    docs_dir: Path | None = None,
     scope: ValidationScope = ValidationScope(),
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[CheckResult]:
-    """Validate each suite's table (the rows `scope` and the suite select), store the
-    results and, given `docs_dir`, render Data Docs there (`index.html`). A table with
+    """Validate each suite's table (the rows `scope` and the suite select) and store the
+    results in dq.check_results. A table with
     more than `chunk_rows` rows to judge is read in parts of about that many (by a hash
     of its key), so memory does not grow with it."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    suites = list(suites)
-    if docs_dir is not None:
-        docs_dir = Path(docs_dir)
-        docs_dir.mkdir(parents=True, exist_ok=True)
-    context = _gx_context(docs_dir)
+    context = _gx_context()
     ensure_results_table(con)  # batch and changed-row suites read what was passed
     results = [
-        r
-        for s in suites
-        for r in _validate_suite(con, context, s, run_id, docs_dir, scope, chunk_rows)
+        r for s in suites for r in _validate_suite(con, context, s, run_id, scope, chunk_rows)
     ]
     store_results(con, results)
-    if docs_dir is not None:
-        # Render this call's validations only (earlier pages stay); the index lists all.
-        names = {s.asset for s in suites}
-        keys = [
-            k
-            for k in context.validation_results_store.list_keys()
-            if k.expectation_suite_identifier.name in names
-        ]
-        context.build_data_docs(site_names=["dq"], resource_identifiers=keys)
     return results
 
 
@@ -388,7 +347,6 @@ def run_layer(
     con: duckdb.DuckDBPyConnection,
     layer: str,
     run_id: str,
-    docs_dir: Path | None = None,
     tables: Iterable[str] | None = None,
     scope: ValidationScope = ValidationScope(),
     chunk_rows: int = CHUNK_ROWS,
@@ -401,4 +359,4 @@ def run_layer(
         if unknown:
             raise ValueError(f"no {layer} suite for {', '.join(sorted(unknown))}")
         suites = [s for s in suites if s.asset in wanted]
-    return validate(con, suites, run_id, docs_dir, scope, chunk_rows)
+    return validate(con, suites, run_id, scope, chunk_rows)

@@ -357,25 +357,30 @@ class QualityResult:
     observed_value: str | None
 
 
-def read_check_results(warehouse: Path, run_id: str) -> list[QualityResult]:
-    """A run's rows of dq.check_results, read from the warehouse read-only (none when the
-    table is not there). The caller makes sure no writer has the file open."""
+def run_check_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[QualityResult]:
+    """A run's rows of dq.check_results (none when the table is not there)."""
     from data_quality.results import RESULTS_TABLE
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        schema, name = RESULTS_TABLE.split(".")
-        exists = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        if not exists:
-            return []
-        rows = con.execute(
-            f"select layer, asset, check_name, success, severity, observed_value "
-            f"from {RESULTS_TABLE} where run_id = ? order by layer, asset, check_name",
-            [run_id],
-        ).fetchall()
+    schema, name = RESULTS_TABLE.split(".")
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(
+        f"select layer, asset, check_name, success, severity, observed_value "
+        f"from {RESULTS_TABLE} where run_id = ? order by layer, asset, check_name",
+        [run_id],
+    ).fetchall()
     return [QualityResult(*row) for row in rows]
+
+
+def read_check_results(warehouse: Path, run_id: str) -> list[QualityResult]:
+    """run_check_results from the warehouse file, opened read-only. The caller makes sure
+    no writer has the file open."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return run_check_results(con, run_id)
 
 
 MAX_LISTED_FAILURES = 25
@@ -392,7 +397,8 @@ def quality_section(results: Sequence[QualityResult]) -> tuple[list[str], str]:
     )
     count = {
         kind: [
-            sum(1 for r in results if r.layer == layer and _outcome(r) == kind) for layer in layers
+            sum(1 for r in results if r.layer == layer and outcome(r.success, r.severity) == kind)
+            for layer in layers
         ]
         for kind in ("passed", "warning", "failed")
     }
@@ -405,10 +411,10 @@ def quality_section(results: Sequence[QualityResult]) -> tuple[list[str], str]:
     )
     failed = sorted(
         (r for r in results if not r.success),
-        key=lambda r: (_outcome(r) != "failed", r.asset, r.check),
+        key=lambda r: (outcome(r.success, r.severity) != "failed", r.asset, r.check),
     )
     rows = [
-        [r.asset, r.check, _outcome(r), (r.observed_value or "")[:160]]
+        [r.asset, r.check, outcome(r.success, r.severity), (r.observed_value or "")[:160]]
         for r in failed[:MAX_LISTED_FAILURES]
     ]
     listing = (
@@ -429,10 +435,12 @@ def quality_section(results: Sequence[QualityResult]) -> tuple[list[str], str]:
     return [chart], summary + listing
 
 
-def _outcome(result: QualityResult) -> str:
-    if result.success:
+def outcome(success: bool, severity: str) -> str:
+    """passed; failed: an ERROR expectation failed (it blocks publishing); warning: a WARN
+    one did."""
+    if success:
         return "passed"
-    return "failed" if result.severity == "ERROR" else "warning"
+    return "failed" if severity == "ERROR" else "warning"
 
 
 # --- queries against the published marts ---------------------------------------------------
@@ -995,12 +1003,17 @@ def build_dashboard(
         page = render(con, quality)
     finally:
         con.close()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    final = output_dir / DASHBOARD_NAME
-    temp = output_dir / f".{DASHBOARD_NAME}.{uuid.uuid4().hex}.tmp"
+    final = write_page(output_dir / DASHBOARD_NAME, page)
+    return DashboardResult(final, re.findall(r'data-chart="([^"]+)"', page))
+
+
+def write_page(path: Path, page: str) -> Path:
+    """Write `page` to `path` by an atomic rename: a browser never loads half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         temp.write_text(page, encoding="utf-8")
-        os.replace(temp, final)
+        os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
-    return DashboardResult(final, re.findall(r'data-chart="([^"]+)"', page))
+    return path

@@ -283,6 +283,21 @@ def test_the_run_builds_a_dashboard_whose_every_chart_has_data_in_chromium(pipel
     assert len(again.path.read_bytes()) < 200_000
 
 
+def test_the_run_has_a_quality_report_of_every_table_readable_offline(pipeline):
+    from data_quality.suites import layer_suites
+
+    root, _, first = pipeline
+    run_id = run_id_of(first.stdout)
+    page = root / "warehouse" / "quality" / "runs" / f"{run_id}.html"
+    text = page.read_text()
+    tables = set(re.findall(r'data-chart="expectations:([^"]+)"', text))
+    suites = {s.asset for layer in ("raw", "staging", "marts") for s in layer_suites(layer)}
+    assert tables == suites
+    assert not re.search(r"<script|<link|@import|url\(|(src|href)=\"http", text)
+    index = (root / "warehouse" / "quality" / "index.html").read_text()
+    assert f'href="runs/{run_id}.html"' in index
+
+
 def test_a_models_dbt_tests_run_alone_as_its_one_check(pipeline):
     """As the UI launches a check without its asset: `dbt test` of the built model, one
     verdict for all its tests. A model without its check is refused, never built

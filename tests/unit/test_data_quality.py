@@ -103,10 +103,9 @@ def test_marts_suites_pass_clean_rows(tmp_path):
 
 def test_marts_suites_catch_bad_rows_and_store_results(tmp_path):
     db = tmp_path / "warehouse.duckdb"
-    docs = tmp_path / "data_docs"
     _marts(db, bad=True)
     with duckdb.connect(str(db)) as con:
-        results = run_layer(con, "marts", "run-1", docs_dir=docs, tables=MARTS_TABLES)
+        results = run_layer(con, "marts", "run-1", tables=MARTS_TABLES)
         assert _failures(results) == {
             # both rows of the duplicated key are unexpected
             (
@@ -131,16 +130,12 @@ def test_marts_suites_catch_bad_rows_and_store_results(tmp_path):
         assert stored == [("marts.customer_rfm", rfm, 3), ("marts.dim_customers", dim, 2)]
 
         # A rerun of the same run replaces its rows; another run adds its own.
-        run_layer(con, "marts", "run-1", docs_dir=docs, tables=MARTS_TABLES)
+        run_layer(con, "marts", "run-1", tables=MARTS_TABLES)
         run_layer(con, "marts", "run-2", tables=["marts.dim_customers"])
         counts = con.execute(
             "select run_id, count(*) from dq.check_results group by run_id order by run_id"
         ).fetchall()
         assert counts == [("run-1", rfm + dim), ("run-2", dim)]
-
-    index = (docs / "index.html").read_text(encoding="utf-8")
-    assert "marts.customer_rfm" in index and "marts.dim_customers" in index
-    assert len(list((docs / "validations" / "marts" / "customer_rfm").rglob("*.html"))) == 1
 
 
 def test_raw_suite_checks_contract_domains_rules_and_future_timestamps(tmp_path):
@@ -417,7 +412,19 @@ def test_error_failure_in_marts_blocks_publishing_in_dagster(tmp_path, bad):
     if bad:
         assert evaluation.severity == dg.AssetCheckSeverity.ERROR
         assert evaluation.metadata["failed_error"].value == 2
-    assert (tmp_path / "data_docs" / "index.html").is_file()
+    # the UI lists the table's expectations, failed ones first; the run's page has them all
+    listed = evaluation.metadata["expectations_table"].value.splitlines()[2:]
+    assert len(listed) == _suite_size("marts.dim_customers")
+    assert [row.split(" | ")[1] for row in listed[:2]] == (
+        ["failed", "failed"] if bad else ["passed", "passed"]
+    )
+    page = Path(evaluation.metadata["report"].value)
+    assert page == tmp_path / "quality" / "runs" / f"{result.run_id}.html"
+    assert (
+        f'data-chart="expectations:marts.dim_customers" '
+        f'data-points="{_suite_size("marts.dim_customers")}"'
+    ) in page.read_text()
+    assert result.run_id in (tmp_path / "quality" / "index.html").read_text()
     with duckdb.connect(str(db), read_only=True) as con:
         per_asset = dict(
             con.execute("select asset, count(*) from dq.check_results group by asset").fetchall()

@@ -12,7 +12,9 @@ the asset `dq/check_results` runs these suites once every mart is built, and one
 blocking check per table sits on it: the publish asset depends on `dq/check_results`,
 so an ERROR failure stops publishing; WARN failures are recorded and shown.
 
-Every result lands in `dq.check_results`; Data Docs go to `$WAREHOUSE_DIR/data_docs`.
+Every result lands in `dq.check_results`; each check lists its table's expectations in
+the Dagster UI, and each run's report is a static page (orchestration/lib/quality_report),
+`$WAREHOUSE_DIR/quality/runs/<run id>.html`, with an index of the runs beside it.
 """
 
 from pathlib import Path
@@ -26,7 +28,6 @@ RESULTS_KEY = dg.AssetKey(["dq", "check_results"])
 RAW_CHECK_NAME = "gx_expectations"
 GATED_LAYERS = ("staging", "marts")
 MAX_LISTED_FAILURES = 20
-DOCS_DIR_NAME = "data_docs"  # next to the warehouse file: $WAREHOUSE_DIR/data_docs
 
 
 def _table_key(suite: TableSuite) -> dg.AssetKey:
@@ -38,12 +39,29 @@ def _gate_check_name(suite: TableSuite) -> str:
     return f"{suite.schema}__{suite.table}"
 
 
-def _docs_dir(warehouse: WarehouseResource) -> Path:
-    return Path(warehouse.path).parent / DOCS_DIR_NAME
+def _report_dir(warehouse: WarehouseResource) -> Path:
+    from orchestration.lib.quality_report import REPORT_DIR
+
+    return Path(warehouse.path).parent / REPORT_DIR
 
 
-def _check_result(results, **key) -> dg.AssetCheckResult:
-    """Fails when any expectation failed: severity ERROR (blocking) when an ERROR one did."""
+def _expectations_table(results) -> str:
+    """Every expectation of a table in this run, failed ones first, as a Markdown table."""
+    from orchestration.lib.dashboard import outcome
+
+    def cell(text: str | None) -> str:
+        return (text or "").replace("|", "\\|").replace("\n", " ")
+
+    rows = sorted(results, key=lambda r: (r.success, not r.blocks, r.check))
+    return "| expectation | outcome | observed |\n| --- | --- | --- |\n" + "".join(
+        f"| {cell(r.check)} | {outcome(r.success, r.severity)} | {cell(r.observed_value)} |\n"
+        for r in rows
+    )
+
+
+def _check_result(results, report: Path, **key) -> dg.AssetCheckResult:
+    """Fails when any expectation failed: severity ERROR (blocking) when an ERROR one did.
+    Its metadata lists the table's expectations and links the run's report."""
     failed = [r for r in results if not r.success]
     blocking = [r for r in failed if r.blocks]
     return dg.AssetCheckResult(
@@ -63,6 +81,8 @@ def _check_result(results, **key) -> dg.AssetCheckResult:
                 ]
                 or ([] if results else [{"check": "none", "observed": "no result in this run"}])
             ),
+            "expectations_table": dg.MetadataValue.md(_expectations_table(results)),
+            "report": dg.MetadataValue.path(str(report)),
         },
     )
 
@@ -102,21 +122,20 @@ def gx_raw(
 ):
     # GX is imported only when a check runs: loading the definitions stays fast.
     from data_quality.results import validate
+    from orchestration.lib.quality_report import write_quality_report
 
     keys = sorted((k.asset_key for k in context.selected_asset_check_keys), key=str)
     suites = [_RAW_SUITES[k] for k in keys]
+    run_id = context.run.run_id
     with warehouse.connect() as con:
         results = _by_asset(
-            validate(
-                con,
-                suites,
-                context.run.run_id,
-                _docs_dir(warehouse),
-                chunk_rows=settings.settings.dq_chunk_rows,
-            )
+            validate(con, suites, run_id, chunk_rows=settings.settings.dq_chunk_rows)
         )
+        report = write_quality_report(con, run_id, _report_dir(warehouse))
     for key, suite in zip(keys, suites, strict=True):
-        yield _check_result(results.get(suite.asset, []), asset_key=key, check_name=RAW_CHECK_NAME)
+        yield _check_result(
+            results.get(suite.asset, []), report, asset_key=key, check_name=RAW_CHECK_NAME
+        )
 
 
 # --- staging and marts: the gate before publishing ------------------------------------
@@ -131,13 +150,14 @@ _GATED_SUITES = {_gate_check_name(s): s for layer in GATED_LAYERS for s in layer
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
     description="Great Expectations results of the staging and marts suites, one row per "
-    "run, table and expectation (raw results are added by the raw checks); Data Docs in "
-    "$WAREHOUSE_DIR/data_docs.",
+    "run, table and expectation (raw results are added by the raw checks); the run's "
+    "report in $WAREHOUSE_DIR/quality/runs/<run id>.html, readable offline.",
 )
 def check_results(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SettingsResource
 ) -> dg.MaterializeResult:
     from data_quality.results import ValidationScope, validate
+    from orchestration.lib.quality_report import write_quality_report
 
     run = settings.scope(context)
     values = settings.settings
@@ -148,20 +168,16 @@ def check_results(
     )
     with warehouse.connect() as con:
         results = validate(
-            con,
-            _GATED_SUITES.values(),
-            context.run.run_id,
-            _docs_dir(warehouse),
-            scope,
-            values.dq_chunk_rows,
+            con, _GATED_SUITES.values(), context.run.run_id, scope, values.dq_chunk_rows
         )
+        report = write_quality_report(con, context.run.run_id, _report_dir(warehouse))
     failed = [r for r in results if not r.success]
     return dg.MaterializeResult(
         metadata={
             "expectations": len(results),
             "failed_error": sum(r.blocks for r in failed),
             "failed_warn": sum(not r.blocks for r in failed),
-            "data_docs": dg.MetadataValue.path(str(_docs_dir(warehouse) / "index.html")),
+            "report": dg.MetadataValue.path(str(report)),
         }
     )
 
@@ -184,12 +200,16 @@ def check_results(
 )
 def gx_gate(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     from data_quality.results import load_results
+    from orchestration.lib.quality_report import run_page
 
     with warehouse.connect() as con:
         results = _by_asset(load_results(con, context.run.run_id))
+    report = run_page(_report_dir(warehouse), context.run.run_id)  # written by check_results
     for name in sorted(k.name for k in context.selected_asset_check_keys):
         suite = _GATED_SUITES[name]
-        yield _check_result(results.get(suite.asset, []), asset_key=RESULTS_KEY, check_name=name)
+        yield _check_result(
+            results.get(suite.asset, []), report, asset_key=RESULTS_KEY, check_name=name
+        )
 
 
 expectation_assets = [check_results]
