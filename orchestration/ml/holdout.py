@@ -172,6 +172,7 @@ def rebuild_features(
         str(dbt),
         "build",
         "--select",
+        "int_run_context",  # the as-of date the features read
         "features",
         "--vars",
         json.dumps(variables),

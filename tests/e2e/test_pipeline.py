@@ -325,6 +325,20 @@ def test_a_models_dbt_tests_run_alone_as_its_one_check(pipeline):
     assert alone["checks"] == {"marts/fct_orders:dbt_tests": {"passed": True, "tests": attached}}
     assert not untested["success"] and untested["materialized"] == []
     assert "dbt tests run with the models they test" in untested["failures"][0]
+    # a mart built as of another day without the run context would cut at the wrong date
+    day_before = (date.fromisoformat(as_of) - timedelta(days=1)).isoformat()
+    done = run_cli(
+        env,
+        day_before,
+        "marts/dim_dates,marts/dim_dates:dbt_tests",
+        module="tests.e2e.run_selection",
+    )
+    stale = json.loads(done.stdout.splitlines()[-1])
+    assert not stale["success"] and stale["materialized"] == []
+    assert (
+        f"this run is as of {day_before}, but intermediate.int_run_context (the as-of date "
+        f"every mart cuts at) was built as of {as_of}"
+    ) in stale["failures"][0]
 
 
 def test_rollback_command_swaps_the_published_versions(pipeline, tmp_path):

@@ -12,7 +12,7 @@ customers as not materialized (
 
 ),
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

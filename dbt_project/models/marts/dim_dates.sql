@@ -4,7 +4,7 @@
 -- monthly series are cut from it.
 with
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

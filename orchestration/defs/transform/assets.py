@@ -10,10 +10,12 @@ one of those has severity error. dbt itself still skips what is downstream of a 
 test, and a failed `dbt build` fails the step.
 """
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -159,9 +161,49 @@ def _dbt_command(context: dg.AssetExecutionContext) -> str:
     return "build"
 
 
+# The one-row model every as-of cut reads (the run's as-of date and the calendar's span).
+RUN_CONTEXT = "model.omnichannel_warehouse.int_run_context"
+
+
+@functools.cache
+def _run_context_readers() -> frozenset[dg.AssetKey]:
+    """The assets of the models built on int_run_context, directly or not."""
+    manifest = load_manifest()
+    readers, frontier = set(), [RUN_CONTEXT]
+    while frontier:
+        for child in manifest["child_map"][frontier.pop()]:
+            if child.startswith("model.") and child not in readers:
+                readers.add(child)
+                frontier.append(child)
+    return frozenset(translator.get_asset_key(manifest["nodes"][uid]) for uid in readers)
+
+
+def _check_run_context(context: dg.AssetExecutionContext, values, as_of: date) -> None:
+    """A step that builds models cutting at the as-of date but not int_run_context finds it
+    built as of this run, or stops: its marts would silently cut at another date."""
+    node = load_manifest()["nodes"][RUN_CONTEXT]
+    if translator.get_asset_key(node) in context.selected_asset_keys or not (
+        context.selected_asset_keys & _run_context_readers()
+    ):
+        return
+    relation = f"{node['schema']}.{node['alias']}"
+    with values.duckdb.connect(values.warehouse_path, read_only=True) as con:
+        try:
+            built = scalar(con, f"select as_of_date from {relation}")
+        except duckdb.CatalogException:
+            built = "never"
+    if built != as_of:
+        raise dg.Failure(
+            f"this run is as of {as_of}, but {relation} (the as-of date every mart cuts at) "
+            f"was built as of {built}: select {translator.get_asset_key(node).to_user_string()} "
+            "with the models that read it"
+        )
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     scope = settings.scope(context)
     values = settings.settings
+    _check_run_context(context, values, scope.as_of_date)
     # profiles.yml reads WAREHOUSE_DIR and the DuckDB limits: hand dbt what Dagster uses.
     os.environ.update(values.dbt_env())
     args = build_dbt_args(values, scope, context.run.run_id, command=_dbt_command(context))

@@ -26,7 +26,7 @@ segment_map as (
 
 ),
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

@@ -1,12 +1,12 @@
 with
 
-ledger as not materialized (
+ledger as (
 
     select * from {{ ref('fct_points_ledger') }}
 
 ),
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

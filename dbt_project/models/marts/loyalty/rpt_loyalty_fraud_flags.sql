@@ -1,6 +1,6 @@
 with
 
-ledger as not materialized (
+ledger as (
 
     select * from {{ ref('fct_points_ledger') }}
 

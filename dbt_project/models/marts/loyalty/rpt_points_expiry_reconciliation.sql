@@ -6,7 +6,7 @@ lots as (
 
 ),
 
-ledger as not materialized (
+ledger as (
 
     select * from {{ ref('fct_points_ledger') }}
 

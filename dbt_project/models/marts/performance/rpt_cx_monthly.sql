@@ -22,7 +22,7 @@ orders as (
 
 ),
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

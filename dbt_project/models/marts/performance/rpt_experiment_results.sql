@@ -48,7 +48,7 @@ ledger_entries as (
 
 ),
 
-run_context as (
+run_context as not materialized (
 
     select * from {{ ref('int_run_context') }}
 

@@ -8,7 +8,7 @@ customers as (
 
 ),
 
-orders as not materialized (
+orders as (
 
     select * from {{ ref('fct_orders') }}
 
