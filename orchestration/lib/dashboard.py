@@ -78,7 +78,7 @@ def fmt_share(value: float | None, decimals: int = 1) -> str:
     return "–" if value is None else f"{100 * value:.{decimals}f}%"
 
 
-def _e(text: object) -> str:
+def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
@@ -111,7 +111,7 @@ def _axis(lo: float, hi: float, fmt: Callable[[float], str]) -> list[str]:
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y(v))}" y2="{_n(y(v))}"/>'
             f'<text class="tick" x="{LEFT - 6}" y="{_n(y(v) + 4)}" text-anchor="end">'
-            f"{_e(fmt(v))}</text>"
+            f"{escape(fmt(v))}</text>"
         )
     parts.append(
         f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y(0))}" y2="{_n(y(0))}"/>'
@@ -142,9 +142,9 @@ def _x_labels(labels: Sequence[str], centre: Callable[[int], float]) -> list[str
         f'<text class="tick" x="{_n(centre(i))}" y="{y}" '
         + (
             f'text-anchor="end" transform="rotate(-30 {_n(centre(i))} {y})">'
-            f"{_e(label[: LABEL_CHARS - 1] + '…' if len(label) > LABEL_CHARS else label)}"
+            f"{escape(label[: LABEL_CHARS - 1] + '…' if len(label) > LABEL_CHARS else label)}"
             if slant
-            else f'text-anchor="middle">{_e(label)}'
+            else f'text-anchor="middle">{escape(label)}'
         )
         + "</text>"
         for i, label in enumerate(labels)
@@ -156,7 +156,7 @@ def _legend(names: Sequence[str]) -> str:
     if len(names) < 2:
         return ""
     items = "".join(
-        f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{_e(name)}</span>'
+        f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{escape(name)}</span>'
         for i, name in enumerate(names)
     )
     return f'<div class="legend">{items}</div>'
@@ -175,14 +175,14 @@ def _figure(
     height = HEIGHT + (SLANT_ROOM if _slanted(labels) else 0)
     svg = (
         f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{label}">'
-        f'<title id="{label}">{_e(title)}</title>{"".join(body)}</svg>'
+        f'<title id="{label}">{escape(title)}</title>{"".join(body)}</svg>'
         if points
         else '<p class="empty">No data.</p>'
     )
-    caption = f"<figcaption>{_e(title)}</figcaption>"
-    foot = f'<p class="note">{_e(note)}</p>' if note else ""
+    caption = f"<figcaption>{escape(title)}</figcaption>"
+    foot = f'<p class="note">{escape(note)}</p>' if note else ""
     return (
-        f'<figure class="chart" data-chart="{_e(name)}" data-points="{points}">'
+        f'<figure class="chart" data-chart="{escape(name)}" data-points="{points}">'
         f"{caption}{_legend(names)}{svg}{foot}</figure>"
     )
 
@@ -221,7 +221,7 @@ def bar_chart(
                 f'<rect class="mark" x="{_n(LEFT + slot * i + (slot - width) / 2)}" '
                 f'y="{_n(y(max(start, end)))}" width="{_n(width)}" '
                 f'height="{_n(y(min(start, end)) - y(max(start, end)))}" '
-                f'fill="{PALETTE[k % len(PALETTE)]}"><title>{_e(tip)}</title></rect>'
+                f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
             )
             marks += 1
     body += _x_labels(labels, lambda i: LEFT + slot * (i + 0.5))
@@ -267,7 +267,7 @@ def line_chart(
             tip = _tip(labels[i], names, s, v, fmt)
             body.append(
                 f'<circle class="mark" cx="{_n(x(i))}" cy="{_n(y(v))}" r="3" fill="{colour}">'
-                f"<title>{_e(tip)}</title></circle>"
+                f"<title>{escape(tip)}</title></circle>"
             )
             marks += 1
     body += _x_labels(labels, x)
@@ -276,12 +276,12 @@ def line_chart(
 
 def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A small table; each row is a mark. The first column is the row's label."""
-    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in header)
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
     body = "".join(
         '<tr class="mark"><th scope="row">'
-        + _e(row[0])
+        + escape(row[0])
         + "</th>"
-        + "".join(f"<td>{_e(c)}</td>" for c in row[1:])
+        + "".join(f"<td>{escape(c)}</td>" for c in row[1:])
         + "</tr>"
         for row in rows
     )
@@ -291,8 +291,8 @@ def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[
         else '<p class="empty">No data.</p>'
     )
     return (
-        f'<figure class="chart table" data-chart="{_e(name)}" data-points="{len(rows)}">'
-        f"<figcaption>{_e(title)}</figcaption>{content}</figure>"
+        f'<figure class="chart table" data-chart="{escape(name)}" data-points="{len(rows)}">'
+        f"<figcaption>{escape(title)}</figcaption>{content}</figure>"
     )
 
 
@@ -325,7 +325,7 @@ def kpi_tile(tile: Tile) -> str:
     kind_of_change = tile.change or ("pp" if tile.fmt is fmt_share else "%")
     change = delta(tile.value, tile.previous, kind_of_change)
     if change is None:
-        trend = f'<span class="delta">{_e(tile.note)}</span>'
+        trend = f'<span class="delta">{escape(tile.note)}</span>'
     else:
         good = (change < 0) if tile.lower_is_better else (change > 0)
         kind = "flat" if round(change, 1) == 0 else ("good" if good else "bad")
@@ -333,11 +333,11 @@ def kpi_tile(tile: Tile) -> str:
         unit = "%" if kind_of_change == "%" else f" {kind_of_change}"
         trend = (
             f'<span class="delta {kind}">{arrow} {change:+.1f}{unit} '
-            f"<small>{_e(tile.note)} (was {_e(tile.fmt(tile.previous))})</small></span>"
+            f"<small>{escape(tile.note)} (was {escape(tile.fmt(tile.previous))})</small></span>"
         )
     return (
-        f'<div class="tile"><span class="label">{_e(tile.label)}</span>'
-        f'<span class="value">{_e(tile.fmt(tile.value))}</span>{trend}</div>'
+        f'<div class="tile"><span class="label">{escape(tile.label)}</span>'
+        f'<span class="value">{escape(tile.fmt(tile.value))}</span>{trend}</div>'
     )
 
 
@@ -385,16 +385,20 @@ def read_check_results(warehouse: Path, run_id: str) -> list[QualityResult]:
 
 MAX_LISTED_FAILURES = 25
 LAYER_ORDER = ("raw", "staging", "marts")
+OUTCOMES = ("failed", "warning", "passed")  # worst first
+
+
+def layer_rank(layer: str) -> tuple:
+    """Sort key: the pipeline's layers in their order, any other after them by name."""
+    known = layer in LAYER_ORDER
+    return (not known, LAYER_ORDER.index(layer) if known else 0, layer)
 
 
 def quality_section(results: Sequence[QualityResult]) -> tuple[list[str], str]:
     """The checks per layer (passed / warnings / failures) and the failed ones listed."""
     if not results:
         return [], '<p class="empty">No check results were given to this build.</p>'
-    layers = sorted(
-        {r.layer for r in results},
-        key=lambda x: (x not in LAYER_ORDER, LAYER_ORDER.index(x) if x in LAYER_ORDER else 0, x),
-    )
+    layers = sorted({r.layer for r in results}, key=layer_rank)
     count = {
         kind: [
             sum(1 for r in results if r.layer == layer and outcome(r.success, r.severity) == kind)
@@ -411,7 +415,7 @@ def quality_section(results: Sequence[QualityResult]) -> tuple[list[str], str]:
     )
     failed = sorted(
         (r for r in results if not r.success),
-        key=lambda r: (outcome(r.success, r.severity) != "failed", r.asset, r.check),
+        key=lambda r: (OUTCOMES.index(outcome(r.success, r.severity)), r.asset, r.check),
     )
     rows = [
         [r.asset, r.check, outcome(r.success, r.severity), (r.observed_value or "")[:160]]
@@ -962,11 +966,11 @@ def render(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] | No
     """The dashboard page of the published file `con` reads."""
     (as_of,) = con.execute(QUERIES["as_of"]).fetchone()
     sections = _sections(con, quality)
-    nav = "".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in sections)
+    nav = "".join(f'<a href="#{s.anchor}">{escape(s.title)}</a>' for s in sections)
     body = "".join(
         f'<section id="{s.anchor}" aria-labelledby="{s.anchor}-h">'
-        f'<h2 id="{s.anchor}-h">{_e(s.title)}</h2>'
-        f'<p class="intro">{_e(s.intro)}</p>'
+        f'<h2 id="{s.anchor}-h">{escape(s.title)}</h2>'
+        f'<p class="intro">{escape(s.intro)}</p>'
         + (f'<div class="tiles">{"".join(kpi_tile(t) for t in s.tiles)}</div>' if s.tiles else "")
         + (f'<div class="charts">{"".join(s.charts)}</div>' if s.charts else "")
         + s.extra

@@ -6,7 +6,6 @@ offline). A run's page depends only on its results."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,8 +17,10 @@ import duckdb
 from data_quality.results import RESULTS_TABLE
 from orchestration.lib.dashboard import (
     CSS,
-    LAYER_ORDER,
+    OUTCOMES,
     QualityResult,
+    escape,
+    layer_rank,
     outcome,
     quality_section,
     run_check_results,
@@ -40,10 +41,6 @@ REPORT_CSS = (
 )
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def run_page_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) + ".html"
 
@@ -56,7 +53,7 @@ def _page(title: str, heading: str, body: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{REPORT_CSS}</style></head><body>"
+        f"<title>{escape(title)}</title><style>{REPORT_CSS}</style></head><body>"
         f"<header><h1>Data quality</h1><p>{heading}</p></header>"
         f"<main>{body}</main></body></html>\n"
     )
@@ -69,11 +66,6 @@ def render_run(run_id: str, results: Sequence[QualityResult]) -> str:
     by_table: dict[tuple[str, str], list[QualityResult]] = defaultdict(list)
     for r in results:
         by_table[(r.layer, r.asset)].append(r)
-    rank = {"failed": 0, "warning": 1, "passed": 2}
-
-    def layer_rank(layer: str) -> int:
-        return LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER)
-
     tables = "".join(
         table(
             f"expectations:{asset}",
@@ -81,11 +73,13 @@ def render_run(run_id: str, results: Sequence[QualityResult]) -> str:
             ["expectation", "outcome", "severity", "observed"],
             [
                 [r.check, outcome(r.success, r.severity), r.severity, r.observed_value or ""]
-                for r in sorted(rows, key=lambda r: (rank[outcome(r.success, r.severity)], r.check))
+                for r in sorted(
+                    rows, key=lambda r: (OUTCOMES.index(outcome(r.success, r.severity)), r.check)
+                )
             ],
         )
         for (layer, asset), rows in sorted(
-            by_table.items(), key=lambda i: (layer_rank(i[0][0]), i[0][1])
+            by_table.items(), key=lambda item: (layer_rank(item[0][0]), item[0][1])
         )
     )
     body = (
@@ -97,7 +91,7 @@ def render_run(run_id: str, results: Sequence[QualityResult]) -> str:
     )
     return _page(
         f"Data quality – run {run_id}",
-        f'Run {_e(run_id)} · <a href="../{INDEX_NAME}">all runs</a>',
+        f'Run {escape(run_id)} · <a href="../{INDEX_NAME}">all runs</a>',
         body,
     )
 
@@ -105,7 +99,7 @@ def render_run(run_id: str, results: Sequence[QualityResult]) -> str:
 def render_index(runs: Sequence[tuple[str, datetime, dict[str, int]]]) -> str:
     """The runs, newest first: when their page was written and their outcome counts."""
     items = "".join(
-        f'<li><a href="{RUNS_DIR}/{_e(run_page_name(run_id))}">{_e(run_id)}</a> · '
+        f'<li><a href="{RUNS_DIR}/{escape(run_page_name(run_id))}">{escape(run_id)}</a> · '
         f"{written:%Y-%m-%d %H:%M} UTC · {sum(counts.values())} expectations: "
         f"{counts.get('passed', 0)} passed, {counts.get('warning', 0)} warnings, "
         f"{counts.get('failed', 0)} failed</li>"

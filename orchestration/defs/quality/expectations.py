@@ -47,12 +47,12 @@ def _report_dir(warehouse: WarehouseResource) -> Path:
 
 def _expectations_table(results) -> str:
     """Every expectation of a table in this run, failed ones first, as a Markdown table."""
-    from orchestration.lib.dashboard import outcome
+    from orchestration.lib.dashboard import OUTCOMES, outcome
 
     def cell(text: str | None) -> str:
         return (text or "").replace("|", "\\|").replace("\n", " ")
 
-    rows = sorted(results, key=lambda r: (r.success, not r.blocks, r.check))
+    rows = sorted(results, key=lambda r: (OUTCOMES.index(outcome(r.success, r.severity)), r.check))
     return "| expectation | outcome | observed |\n| --- | --- | --- |\n" + "".join(
         f"| {cell(r.check)} | {outcome(r.success, r.severity)} | {cell(r.observed_value)} |\n"
         for r in rows
