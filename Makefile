@@ -9,7 +9,7 @@ CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
 
-.PHONY: install chromium run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
+.PHONY: install chromium java spark-build run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ $(COMPAT_READERS)/.installed: $(STAMP)
 		duckdb-cli==1.5.6
 	touch $@
 
+# Spark (the dbt target `spark`, `make spark-build`) runs on a Java 17 runtime: Debian's,
+# installed here when missing (as root). pyspark brings Spark and its jars.
+java:
+	command -v java >/dev/null || { apt-get update && apt-get install -y openjdk-17-jre-headless; }
+
+# The dbt project on a local SparkSession from the warehouse's raw, lookup and ml tables
+# (README, "Spark"); the marts land as Spark tables under $$WAREHOUSE_DIR/spark/tables.
+spark-build: install java
+	$(BIN)/python -m orchestration.cli spark-build
+
 # The dashboard test renders the page in headless Chromium: Debian's package, installed
 # here when missing (as root; browser downloads such as Playwright's are not reachable).
 chromium:
@@ -49,8 +59,8 @@ chromium:
 # (tests/conftest.py), started in the order collected: the longest, the shared clean
 # run and the e2e pipeline, first. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
-test: install chromium $(COMPAT_READERS)/.installed
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder
+test: install chromium java $(COMPAT_READERS)/.installed
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder --durations=25
 
 lint: install
 	$(BIN)/ruff check .

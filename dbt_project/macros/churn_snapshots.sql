@@ -26,7 +26,7 @@
         select
             as_of_date,
             as_of_date - cast(
-                ((date_diff('day', date '1970-01-05', as_of_date) % {{ refit }}) + {{ refit }})
+                (({{ datetime_diff('day', "date '1970-01-05'", 'as_of_date') }} % {{ refit }}) + {{ refit }})
                 % {{ refit }} as integer
             ) as model_date
         from {{ run_context }}

@@ -3,7 +3,7 @@
     distinct. -#}
 {% macro composite_key(columns) -%}
     {%- for column in columns -%}
-        coalesce(cast({{ column }} as varchar), '')
+        coalesce(cast({{ column }} as string), '')
         {%- if not loop.last %} || '|' || {% endif -%}
     {%- endfor -%}
 {%- endmacro %}

@@ -4,11 +4,11 @@
 
 {#- Trimmed, empty → null: the base of every text identifier. -#}
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    nullif(trim(cast({{ column }} as string)), '')
 {%- endmacro %}
 
 {%- macro email_pattern() -%}
-    '^[^@\s]+@[^@\s]+\.[^@\s]+$'
+    {{ string_literal('^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$') }}
 {%- endmacro %}
 
 {#- Lower-cased and trimmed; null when empty or not shaped like an address. With var
@@ -17,7 +17,7 @@
 {% macro normalize_email(column) -%}
     {%- set address = 'lower(' ~ clean_text(column) ~ ')' -%}
     case
-        when regexp_full_match({{ address }}, {{ email_pattern() }})
+        when {{ regex_full_match(address, email_pattern()) }}
             then
                 {%- if var('email_provider_rules') %} {{ email_provider_canonical(address) }}
                 {%- else %} {{ address }}
@@ -56,7 +56,7 @@
         from {{ source('lookup', 'phone_numbers') }} as phone_numbers
         where
             phone_numbers.source_name = '{{ phone_source }}'
-            and phone_numbers.raw_value = cast({{ column }} as varchar)
+            and phone_numbers.raw_value = cast({{ column }} as string)
     )
 {%- endmacro %}
 
@@ -67,15 +67,17 @@
     ids have no public link. -#}
 {% macro normalize_social_handle(platform_column, handle_column) -%}
     {%- set handle -%}
-        ltrim(regexp_replace(
+        trim(leading '@' from regexp_replace(
             regexp_replace(
                 lower({{ clean_text(handle_column) }}),
-                '^(https?://)?(www\.|m\.)?(x|twitter|instagram|facebook|tiktok|weibo)\.com/(u/|@)?',
+                {{ string_literal(
+                    '^(https?://)?(www\\.|m\\.)?(x|twitter|instagram|facebook|tiktok|weibo)\\.com/(u/|@)?'
+                ) }},
                 ''
             ),
             '[/?#].*$',
             ''
-        ), '@')
+        ))
     {%- endset -%}
     case
         when {{ clean_text(platform_column) }} is not null
@@ -113,7 +115,7 @@
 
 {#- Lineage columns every staging model carries from raw. -#}
 {% macro lineage_columns() -%}
-    cast(_file as varchar) as _file,
+    cast(_file as string) as _file,
     cast(_line as bigint) as _line,
     cast(_delivery_date as date) as _delivery_date,
     cast(_ingested_at as timestamp) as _ingested_at

@@ -246,6 +246,12 @@ class Settings:
         return self.warehouse_dir / "warehouse.duckdb"
 
     @property
+    def parquet_dir(self) -> Path:
+        """The Parquet copies of the tables Python writes, for dbt on Spark
+        (orchestration/lib/parquet_mirror.py; the dbt macro parquet_dir())."""
+        return self.warehouse_dir / "parquet"
+
+    @property
     def publish_path(self) -> Path:
         return self.publish_dir / "marts.duckdb"
 

@@ -25,6 +25,7 @@ from orchestration.lib.contract import SOURCES
 from orchestration.lib.publish import OLDEST_READER, READER_CONFIG, publish_marts
 from orchestration.lib.settings import REPO_ROOT
 from tests.e2e.pipeline_cli import cli, isolated_env, run_cli, table_checksums
+from tests.engine_tables import table_differences
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +48,28 @@ def test_run_succeeds_and_prints_the_summary(pipeline):
     assert "CLV (bgnbd):" in out and "churn model ROC AUC" in out
     for source in SOURCES:
         assert source.name in out
+
+
+def test_spark_builds_every_table_the_nightly_built_on_duckdb(pipeline):
+    """`cli spark-build` on the first run's warehouse: its raw, lookup and ml tables as
+    Parquet, then the seeds and models on a local SparkSession. Every seed and model
+    table equals the one the nightly built on DuckDB, row for row (numbers to 1e-9,
+    build stamps aside: tests/engine_tables.py). Spark keeps its metastore, tables and
+    scratch space under the warehouse directory."""
+    root, env, first = pipeline
+    as_of = re.search(r"^as of (\S+), warehouse", first.stdout, re.MULTILINE)[1]
+    done = run_cli(env, "spark-build")
+    assert f"dbt on Spark as of {as_of}" in done.stdout
+    compared = table_differences(
+        root / "warehouse" / "warehouse.duckdb",
+        root / "warehouse" / "spark" / "tables",
+        ("reference", "staging", "intermediate", "identity", "features", "marts"),
+    )
+    assert len(compared) > 50 and "marts.dim_customers" in compared
+    assert {table: why for table, why in compared.items() if why} == {}
+    assert {p.name for p in (root / "warehouse" / "spark").iterdir()} >= {"metastore_db", "tables"}
+    leftovers = ("metastore_db", "derby.log", "spark-warehouse")
+    assert not [name for name in leftovers if (REPO_ROOT / "dbt_project" / name).exists()]
 
 
 def test_every_record_is_loaded_or_quarantined(pipeline):

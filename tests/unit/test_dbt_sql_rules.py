@@ -5,7 +5,7 @@ import re
 from orchestration.project import load_manifest
 
 IMPORT_CTE = re.compile(
-    r"^(?P<name>\w+) as (?P<hint>not materialized )?\(\s*select \* from "
+    r"^(?P<name>\w+) as (?P<hint>\{\{ not_materialized\(\) \}\} )?\(\s*select \* from "
     r"\{\{ (?:ref|source)\('(?P<relation>\w+)'(?:, '(?P<table>\w+)')?\) \}\}",
     re.MULTILINE,
 )

@@ -13,7 +13,7 @@
     change is a fixpoint where each component carries its smallest node; a
     chain of n nodes takes about log2(n) rounds, not n.
 
-    nodes_sql: a query returning node_key (varchar), one row per node
+    nodes_sql: a query returning node_key (string), one row per node
     edges_sql: a query returning node_key, linked_node_key; one direction is
                enough, isolated nodes need no edge
 
@@ -27,15 +27,15 @@
     {%- set result = this.schema ~ '.' ~ adapter.quote(this.identifier ~ '__cc_result') -%}
     {%- if execute and flags.WHICH in ('run', 'build') -%}
         {%- do run_query('create schema if not exists ' ~ this.schema) -%}
-        {%- do run_query(
-            'create or replace table ' ~ nodes ~ ' as '
-            ~ 'select row_number() over (order by node_key) as node, node_key '
+        {%- do run_replace_table(
+            nodes,
+            'select row_number() over (order by node_key) as node, node_key '
             ~ 'from (select distinct node_key from (' ~ nodes_sql ~ ') as given) as distinct_nodes'
         ) -%}
         {#- both directions, integer ids; self-loops add nothing -#}
-        {%- do run_query(
-            'create or replace table ' ~ edges ~ ' as '
-            ~ 'with given as (' ~ edges_sql ~ '), '
+        {%- do run_replace_table(
+            edges,
+            'with given as (' ~ edges_sql ~ '), '
             ~ 'numbered as (select a.node as src, b.node as dst from given '
             ~ 'inner join ' ~ nodes ~ ' as a on a.node_key = given.node_key '
             ~ 'inner join ' ~ nodes ~ ' as b on b.node_key = given.linked_node_key '
@@ -43,14 +43,14 @@
             ~ 'select distinct src, dst from (select src, dst from numbered '
             ~ 'union all select dst, src from numbered) as both_ways'
         ) -%}
-        {%- do run_query(
-            'create or replace table ' ~ labels ~ ' as select node, node as label from ' ~ nodes
+        {%- do run_replace_table(
+            labels, 'select node, node as label from ' ~ nodes
         ) -%}
         {%- set state = namespace(converged=false, rounds=0) -%}
         {%- for round in range(var('identity_max_component_rounds')) if not state.converged -%}
-            {%- do run_query(
-                'create or replace table ' ~ next_labels ~ ' as '
-                ~ 'with linked as ('
+            {%- do run_replace_table(
+                next_labels,
+                'with linked as ('
                 ~ '  select e.dst, s.label as src_label, d.label as dst_label'
                 ~ '  from ' ~ edges ~ ' as e'
                 ~ '  inner join ' ~ labels ~ ' as s on s.node = e.src'
@@ -71,7 +71,9 @@
                 ~ ' as l on l.node = n.node where n.label <> l.label'
             ).columns[0].values()[0] -%}
             {%- do run_query('drop table ' ~ labels) -%}
-            {%- do run_query('alter table ' ~ next_labels ~ ' rename to ' ~ adapter.quote(this.identifier ~ '__cc_labels')) -%}
+            {%- do run_rename_table(
+                this.schema, this.identifier ~ '__cc_next', this.identifier ~ '__cc_labels'
+            ) -%}
             {%- set state.rounds = state.rounds + 1 -%}
             {%- set state.converged = changed == 0 -%}
         {%- endfor -%}
@@ -82,9 +84,9 @@
             ) }}
         {%- endif -%}
         {%- do log(this.identifier ~ ': connected components converged in ' ~ state.rounds ~ ' rounds', info=true) -%}
-        {%- do run_query(
-            'create or replace table ' ~ result ~ ' as '
-            ~ 'select n.node_key, c.node_key as component_key from ' ~ labels ~ ' as l '
+        {%- do run_replace_table(
+            result,
+            'select n.node_key, c.node_key as component_key from ' ~ labels ~ ' as l '
             ~ 'inner join ' ~ nodes ~ ' as n on n.node = l.node '
             ~ 'inner join ' ~ nodes ~ ' as c on c.node = l.label'
         ) -%}

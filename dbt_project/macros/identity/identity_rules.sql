@@ -25,7 +25,7 @@
     digits of its sha256, so the same anchor gives the same id in every run
     and every full rebuild, with no state. -#}
 {% macro customer_id_from_anchor(anchor_key_column) -%}
-    'C' || left(sha256({{ anchor_key_column }}), 16)
+    'C' || left({{ sha256_hex(anchor_key_column) }}, 16)
 {%- endmacro %}
 
 {#- Statement for a post_hook: drop the result table connected_components()

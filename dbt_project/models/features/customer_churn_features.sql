@@ -7,13 +7,13 @@
 
 with
 
-summaries as not materialized (
+summaries as {{ not_materialized() }} (
 
     select * from {{ ref('customer_purchase_summaries') }}
 
 ),
 
-daily_activity as not materialized (
+daily_activity as {{ not_materialized() }} (
 
     select * from {{ ref('int_customer_daily_activity') }}
 
@@ -38,7 +38,8 @@ known_activity as (
     select
         daily_activity.*,
         summaries.snapshot_date,
-        summaries.snapshot_date - daily_activity.activity_date as days_back
+        {{ datetime_diff('day', 'daily_activity.activity_date', 'summaries.snapshot_date') }}
+            as days_back
     from summaries
     inner join daily_activity
         on
@@ -73,10 +74,10 @@ history as (
         sum(campaign_unsubscribes) filter (where days_back < 90) as campaign_unsubscribes_90d,
         sum(service_tickets) filter (where days_back < 180) as service_tickets_180d,
         sum(complaint_tickets) filter (where days_back < 180) as complaint_tickets_180d,
-        arg_max(nps_score, activity_date) filter (
+        max_by(nps_score, activity_date) filter (
             where nps_score is not null
         ) as latest_nps_score,
-        arg_max(csat_score, activity_date) filter (
+        max_by(csat_score, activity_date) filter (
             where csat_score is not null
         ) as latest_csat_score,
         sum(ledger_entries) as ledger_entries,

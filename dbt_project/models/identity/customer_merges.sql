@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false) }}
+{{ config(materialized=stateful_materialization(), full_refresh=false) }}
 
 -- Ids that changed since the previous run: the new mapping of identifiers to
 -- customers compared with identity.customer_identifiers as the previous run
@@ -52,9 +52,9 @@ previous_mapping as (
     from {{ previous }}
     {%- else -%}
     select
-        cast(null as varchar) as identifier_type,
-        cast(null as varchar) as identifier_value,
-        cast(null as varchar) as customer_id
+        cast(null as string) as identifier_type,
+        cast(null as string) as identifier_value,
+        cast(null as string) as customer_id
     where false
     {%- endif %}
 

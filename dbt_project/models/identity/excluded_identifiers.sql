@@ -11,7 +11,7 @@ record_identifiers as (
 
 ),
 
-identifiers as not materialized (
+identifiers as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__identifiers') }}
 

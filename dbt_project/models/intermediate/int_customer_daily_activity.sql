@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_source_record_changes') }}
 {{ config(
-    materialized='incremental',
+    materialized=stateful_materialization(),
     incremental_strategy='replace_keys',
     unique_key='customer_id',
 ) }}
@@ -11,6 +11,30 @@
 -- customer and day, then the rows of a day are merged. An incremental build
 -- recomputes the customers whose records changed since the newest row it wrote
 -- (every value is a function of the customer's own records) and removes those gone.
+{%- set activity = {
+    'customer_id': 'string',
+    'activity_date': 'date',
+    'purchase_orders': 'bigint',
+    'web_purchase_orders': 'bigint',
+    'app_purchase_orders': 'bigint',
+    'store_purchase_orders': 'bigint',
+    'net_revenue_usd': 'decimal(38, 2)',
+    'touchpoints': 'bigint',
+    'customer_actions': 'bigint',
+    'web_sessions': 'bigint',
+    'app_events': 'bigint',
+    'campaign_opens': 'bigint',
+    'campaign_clicks': 'bigint',
+    'campaign_unsubscribes': 'bigint',
+    'service_tickets': 'bigint',
+    'complaint_tickets': 'bigint',
+    'nps_score': 'bigint',
+    'csat_score': 'bigint',
+    'ledger_entries': 'bigint',
+    'points_change': 'bigint',
+    'points_redeemed': 'bigint',
+    'redemptions': 'bigint',
+} %}
 with
 
 {{ changed_customer_ctes() }}
@@ -22,7 +46,7 @@ orders as (
 
 ),
 
-touchpoints as not materialized (
+touchpoints as {{ not_materialized() }} (
 
     select * from {{ ref('fct_touchpoints') }}
     {{- of_changed_customers() }}
@@ -113,16 +137,16 @@ survey_days as (
     select
         touchpoints.customer_id,
         touchpoints.occurred_date as activity_date,
-        (max({
-            'responded_at': survey_responses.responded_at,
-            'response_id': survey_responses.response_id,
-            'score': survey_responses.score
-        }) filter (where survey_responses.survey_type = 'nps')).score as nps_score,
-        (max({
-            'responded_at': survey_responses.responded_at,
-            'response_id': survey_responses.response_id,
-            'score': survey_responses.score
-        }) filter (where survey_responses.survey_type = 'csat')).score as csat_score
+        (max({{ struct_of({
+            'responded_at': 'survey_responses.responded_at',
+            'response_id': 'survey_responses.response_id',
+            'score': 'survey_responses.score',
+        }) }}) filter (where survey_responses.survey_type = 'nps')).score as nps_score,
+        (max({{ struct_of({
+            'responded_at': 'survey_responses.responded_at',
+            'response_id': 'survey_responses.response_id',
+            'score': 'survey_responses.score',
+        }) }}) filter (where survey_responses.survey_type = 'csat')).score as csat_score
     from survey_responses
     inner join touchpoints
         on
@@ -150,15 +174,33 @@ ledger_days as (
 
 source_days as (
 
-    select * from order_days
-    union all by name
-    select * from touchpoint_days
-    union all by name
-    select * from ticket_days
-    union all by name
-    select * from survey_days
-    union all by name
-    select * from ledger_days
+    select {{ shaped_columns(activity, [
+        'customer_id', 'activity_date', 'purchase_orders', 'web_purchase_orders',
+        'app_purchase_orders', 'store_purchase_orders', 'net_revenue_usd',
+    ]) }}
+    from order_days
+    union all
+    select {{ shaped_columns(activity, [
+        'customer_id', 'activity_date', 'touchpoints', 'customer_actions', 'web_sessions',
+        'app_events', 'campaign_opens', 'campaign_clicks', 'campaign_unsubscribes',
+    ]) }}
+    from touchpoint_days
+    union all
+    select {{ shaped_columns(activity, [
+        'customer_id', 'activity_date', 'service_tickets', 'complaint_tickets',
+    ]) }}
+    from ticket_days
+    union all
+    select {{ shaped_columns(activity, [
+        'customer_id', 'activity_date', 'nps_score', 'csat_score',
+    ]) }}
+    from survey_days
+    union all
+    select {{ shaped_columns(activity, [
+        'customer_id', 'activity_date', 'ledger_entries', 'points_change', 'points_redeemed',
+        'redemptions',
+    ]) }}
+    from ledger_days
 
 ),
 

@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_source_record_changes') }}
 {{ config(
-    materialized='incremental',
+    materialized=stateful_materialization(),
     incremental_strategy='replace_keys',
     unique_key='customer_id',
 ) }}
@@ -25,7 +25,7 @@ with
 
 {{ changed_customer_ctes() }}
 
-resolved_records as not materialized (
+resolved_records as {{ not_materialized() }} (
 
     select * from {{ ref('int_source_records_resolved') }}
     {{- of_changed_customers() }}
@@ -60,17 +60,17 @@ candidates as (
 
     select
         resolved_records.customer_id,
-        {
-            'tier': case touchpoints.source
+        {{ struct_of({
+            'tier': "case touchpoints.source
                 when 'crm_customers' then 3
                 when 'web_orders' then 2
                 when 'pos_transactions' then 2
                 else 1
-            end,
-            'occurred_at': touchpoints.occurred_at,
-            'source': touchpoints.source,
-            'source_record_id': touchpoints.source_record_id
-        } as survivorship_key,
+            end",
+            'occurred_at': 'touchpoints.occurred_at',
+            'source': 'touchpoints.source',
+            'source_record_id': 'touchpoints.source_record_id',
+        }) }} as survivorship_key,
         {%- for column, namespace in identifier_namespaces()
             if column in profile_identifiers %}
         case
@@ -131,16 +131,22 @@ survived as (
     -- member stays null instead of being filled from another record
     select
         customer_id,
-        arg_max({ 'first_name': first_name, 'last_name': last_name }, survivorship_key)
+        max_by(
+            {{ struct_of({'first_name': 'first_name', 'last_name': 'last_name'}) }},
+            survivorship_key
+        )
         filter (where first_name is not null or last_name is not null) as full_name,
-        arg_max({ 'city': city, 'country_code': country_code }, survivorship_key)
+        max_by(
+            {{ struct_of({'city': 'city', 'country_code': 'country_code'}) }},
+            survivorship_key
+        )
         filter (where city is not null or country_code is not null) as residence,
-        arg_max(email, survivorship_key) filter (where email is not null) as email,
-        arg_max(phone, survivorship_key) filter (where phone is not null) as phone,
-        arg_max(birth_date, survivorship_key) filter (where birth_date is not null) as birth_date,
-        arg_max(gender, survivorship_key) filter (where gender is not null) as gender,
-        arg_max(loyalty_id, survivorship_key) filter (where loyalty_id is not null) as loyalty_id,
-        arg_max(has_marketing_consent, survivorship_key)
+        max_by(email, survivorship_key) filter (where email is not null) as email,
+        max_by(phone, survivorship_key) filter (where phone is not null) as phone,
+        max_by(birth_date, survivorship_key) filter (where birth_date is not null) as birth_date,
+        max_by(gender, survivorship_key) filter (where gender is not null) as gender,
+        max_by(loyalty_id, survivorship_key) filter (where loyalty_id is not null) as loyalty_id,
+        max_by(has_marketing_consent, survivorship_key)
         filter (where has_marketing_consent is not null) as has_marketing_consent,
         -- the first profile marks when the person signed up
         min(signup_date) as signup_date

@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_source_record_changes') }}
 {{ config(
-    materialized='incremental',
+    materialized=stateful_materialization(),
     incremental_strategy='replace_keys',
     unique_key='customer_id',
 ) }}
@@ -10,11 +10,14 @@
 -- dim_customers but the models' scores, which change every night for everyone. A
 -- forgotten customer has no row. An incremental build recomputes the customers
 -- whose records changed since the newest row it wrote, and removes those gone.
+{%- set first_order = struct_of({
+    'ordered_at': 'orders.ordered_at', 'order_key': 'orders.order_key'
+}) %}
 with
 
 {{ changed_customer_ctes() }}
 
-touchpoints as not materialized (
+touchpoints as {{ not_materialized() }} (
 
     select * from {{ ref('fct_touchpoints') }}
     {{- of_changed_customers() }}
@@ -41,7 +44,7 @@ forgotten_customers as (
 
 ),
 
-channel_catalog as not materialized (
+channel_catalog as {{ not_materialized() }} (
 
     select * from {{ ref('channel_catalog') }}
 
@@ -84,8 +87,8 @@ touchpoint_summary as (
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
         count(*) as touchpoint_count,
-        string_agg(distinct channel, ', ' order by channel)
-        filter (where is_customer_action) as channels_used
+        {{ string_agg_ordered('channel', "', '", distinct=true, where='is_customer_action') }}
+            as channels_used
     from touchpoints
     where customer_id is not null
     group by customer_id
@@ -125,9 +128,9 @@ order_summary as (
         orders.customer_id,
         min(orders.ordered_at) filter (where orders.is_purchase) as first_purchase_at,
         max(orders.ordered_at) filter (where orders.is_purchase) as last_purchase_at,
-        arg_min(orders.order_key, (orders.ordered_at, orders.order_key))
+        min_by(orders.order_key, {{ first_order }})
         filter (where orders.is_purchase) as first_purchase_order_key,
-        arg_min(orders.channel, (orders.ordered_at, orders.order_key))
+        min_by(orders.channel, {{ first_order }})
         filter (where orders.is_purchase) as first_purchase_channel,
         count(*) filter (where orders.is_purchase) as lifetime_orders,
         count(*) filter (where orders.is_purchase and channel_catalog.is_online)
@@ -177,7 +180,7 @@ o2o_summary as (
     where
         touchpoint_type = 'pos_sale'
         and last_online_action_at
-        >= occurred_at - to_days({{ var('o2o_window_days') }})
+        >= {{ plus_days('occurred_at', -var('o2o_window_days')) }}
     group by customer_id
 
 ),
@@ -201,13 +204,19 @@ survey_summary as (
 
     select
         touchpoints.customer_id,
-        arg_max(
+        max_by(
             survey_responses.score,
-            (survey_responses.responded_at, survey_responses.response_id)
+            {{ struct_of({
+                'responded_at': 'survey_responses.responded_at',
+                'response_id': 'survey_responses.response_id',
+            }) }}
         ) filter (where survey_responses.survey_type = 'nps') as latest_nps_score,
-        arg_max(
+        max_by(
             survey_responses.score,
-            (survey_responses.responded_at, survey_responses.response_id)
+            {{ struct_of({
+                'responded_at': 'survey_responses.responded_at',
+                'response_id': 'survey_responses.response_id',
+            }) }}
         ) filter (where survey_responses.survey_type = 'csat') as latest_csat_score
     from touchpoints
     inner join survey_responses

@@ -57,7 +57,7 @@ final as (
         identifier_namespace || ':' || identifier_value as identifier_key,
         identifier_type,
         identifier_value,
-        string_agg(distinct reason, '; ' order by reason) as reason
+        {{ string_agg_ordered('reason', "'; '", distinct=true) }} as reason
     from normalized
     where identifier_value is not null
     group by identifier_namespace, identifier_type, identifier_value

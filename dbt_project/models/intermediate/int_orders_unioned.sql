@@ -21,7 +21,7 @@ web_orders_shaped as (
         'web_orders' as source,
         order_id,
         storefront as channel,
-        cast(null as varchar) as store_id,
+        cast(null as string) as store_id,
         ordered_at,
         status,
         status = 'cancelled' as is_cancelled,
@@ -70,8 +70,9 @@ pos_transactions_shaped as (
 
 unioned as (
 
+    -- both shapes list the same columns in the same order
     select * from web_orders_shaped
-    union all by name
+    union all
     select * from pos_transactions_shaped
 
 ),

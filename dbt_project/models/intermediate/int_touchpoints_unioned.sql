@@ -2,11 +2,22 @@
 -- staging) in one touchpoint shape: when, where (channel), what (type), the
 -- identifiers it carries and the order it concerns. Marketing spend is not a
 -- touchpoint and is left out. Sources bring only the identifiers they have;
--- `union all by name` fills the others with null. The customer comes from
+-- shaped_columns fills the others with null. The customer comes from
 -- identity resolution (int_source_records_resolved), which reads these
 -- identifiers. is_customer_action separates what the customer did from what
 -- the company did or recorded (profile writes, points postings, test
 -- assignments, messages sent, delivered or bounced).
+{%- set identifiers = {
+    'order_id': 'string',
+    'customer_ref': 'string',
+    'loyalty_id': 'string',
+    'email': 'string',
+    'phone': 'string',
+    'cookie_id': 'string',
+    'device_id': 'string',
+    'card_hash': 'string',
+    'social_handle': 'string',
+} %}
 with
 
 crm_customers as (
@@ -85,10 +96,7 @@ crm_touchpoints as (
         'profile_update' as touchpoint_type,
         false as is_customer_action,
         _ingested_at,
-        customer_ref,
-        loyalty_id,
-        email,
-        phone
+        {{- shaped_columns(identifiers, ['customer_ref', 'loyalty_id', 'email', 'phone']) }}
     from crm_customers
 
 ),
@@ -103,13 +111,9 @@ web_order_touchpoints as (
         'order_placed' as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        loyalty_id,
-        email,
-        phone,
-        cookie_id,
-        device_id,
-        order_id
+        {{- shaped_columns(identifiers, [
+            'customer_ref', 'loyalty_id', 'email', 'phone', 'cookie_id', 'device_id', 'order_id'
+        ]) }}
     from web_orders
 
 ),
@@ -124,10 +128,9 @@ pos_touchpoints as (
         'pos_' || txn_type as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        loyalty_id,
-        phone,
-        card_hash,
-        transaction_id as order_id
+        {{- shaped_columns(identifiers, [
+            'loyalty_id', 'phone', 'card_hash', 'transaction_id as order_id'
+        ]) }}
     from pos_transactions
 
 ),
@@ -142,9 +145,7 @@ session_touchpoints as (
         'web_session' as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        cookie_id,
-        order_id
+        {{- shaped_columns(identifiers, ['customer_ref', 'cookie_id', 'order_id']) }}
     from web_sessions
 
 ),
@@ -158,14 +159,12 @@ app_touchpoints as (
         'app' as channel,
         -- app_open already says app; the others get the prefix
         case
-            when event_type like 'app\_%' escape '\' then event_type
+            when left(event_type, 4) = 'app_' then event_type
             else 'app_' || event_type
         end as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        device_id,
-        order_id
+        {{- shaped_columns(identifiers, ['customer_ref', 'device_id', 'order_id']) }}
     from app_events
 
 ),
@@ -180,8 +179,7 @@ social_touchpoints as (
         'social_' || interaction_type as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        social_handle
+        {{- shaped_columns(identifiers, ['customer_ref', 'social_handle']) }}
     from social_interactions
 
 ),
@@ -197,10 +195,7 @@ campaign_touchpoints as (
         -- sends, deliveries and bounces are the company's doing, not the customer's
         event_type not in ('sent', 'delivered', 'bounce') as is_customer_action,
         _ingested_at,
-        email,
-        phone,
-        device_id,
-        order_id
+        {{- shaped_columns(identifiers, ['email', 'phone', 'device_id', 'order_id']) }}
     from campaign_events
 
 ),
@@ -215,9 +210,7 @@ service_touchpoints as (
         'ticket_opened' as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        email,
-        phone
+        {{- shaped_columns(identifiers, ['customer_ref', 'email', 'phone']) }}
     from service_tickets
 
 ),
@@ -232,9 +225,7 @@ survey_touchpoints as (
         'survey_' || survey_type as touchpoint_type,
         true as is_customer_action,
         _ingested_at,
-        customer_ref,
-        email,
-        phone
+        {{- shaped_columns(identifiers, ['customer_ref', 'email', 'phone']) }}
     from survey_responses
 
 ),
@@ -250,7 +241,7 @@ loyalty_touchpoints as (
         -- points follow purchases and program rules
         false as is_customer_action,
         _ingested_at,
-        loyalty_id
+        {{- shaped_columns(identifiers, ['loyalty_id']) }}
     from loyalty_ledger_entries
 
 ),
@@ -265,9 +256,7 @@ experiment_touchpoints as (
         'experiment_assignment' as touchpoint_type,
         false as is_customer_action,
         _ingested_at,
-        customer_ref,
-        loyalty_id,
-        email
+        {{- shaped_columns(identifiers, ['customer_ref', 'loyalty_id', 'email']) }}
     from experiment_assignments
 
 ),
@@ -275,25 +264,25 @@ experiment_touchpoints as (
 unioned as (
 
     select * from crm_touchpoints
-    union all by name
+    union all
     select * from web_order_touchpoints
-    union all by name
+    union all
     select * from pos_touchpoints
-    union all by name
+    union all
     select * from session_touchpoints
-    union all by name
+    union all
     select * from app_touchpoints
-    union all by name
+    union all
     select * from social_touchpoints
-    union all by name
+    union all
     select * from campaign_touchpoints
-    union all by name
+    union all
     select * from service_touchpoints
-    union all by name
+    union all
     select * from survey_touchpoints
-    union all by name
+    union all
     select * from loyalty_touchpoints
-    union all by name
+    union all
     select * from experiment_touchpoints
 
 ),

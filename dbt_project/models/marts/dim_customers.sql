@@ -6,13 +6,13 @@
 -- quasi-identifiers: published generalised (see generalised_profiles).
 with
 
-customers as not materialized (
+customers as {{ not_materialized() }} (
 
     select * from {{ ref('int_customers_aggregated') }}
 
 ),
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -212,7 +212,8 @@ final as (
         customers.online_to_store_purchases,
         customers.touchpoint_count,
         customers.lifetime_orders,
-        customers.lifetime_revenue_usd,
+        -- a sum's precision differs by engine; the contract's is the widest
+        cast(customers.lifetime_revenue_usd as decimal(38, 2)) as lifetime_revenue_usd,
         customers.loyalty_id,
         -- a sum of integers is a 128-bit integer, which Parquet stores as a double
         cast(customers.loyalty_points_balance as bigint) as loyalty_points_balance,

@@ -4,7 +4,7 @@
 -- monthly series are cut from it.
 with
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -15,13 +15,10 @@ calendar as (
     select cast(calendar_days.date_day as date) as date_day
     from run_context
     cross join
-        unnest(
-            generate_series(
-                run_context.first_business_date,
-                greatest(run_context.as_of_date, run_context.last_business_date),
-                interval 1 day
-            )
-        ) as calendar_days (date_day)
+        {{ date_series_rows(
+            'run_context.first_business_date',
+            'greatest(run_context.as_of_date, run_context.last_business_date)'
+        ) }} as calendar_days (date_day)
 
 ),
 
@@ -32,20 +29,23 @@ final as (
         cast(year(calendar.date_day) as integer) as year_number,
         cast(quarter(calendar.date_day) as integer) as quarter_number,
         cast(month(calendar.date_day) as integer) as month_number,
-        monthname(calendar.date_day) as month_name,
-        strftime(calendar.date_day, '%Y-%m') as calendar_month,
+        {{ month_name('calendar.date_day') }} as month_name,
+        cast(year(calendar.date_day) as string) || '-'
+        || lpad(cast(month(calendar.date_day) as string), 2, '0') as calendar_month,
         cast(dayofmonth(calendar.date_day) as integer) as day_of_month,
         cast(dayofyear(calendar.date_day) as integer) as day_of_year,
-        cast(isodow(calendar.date_day) as integer) as iso_day_of_week,
-        dayname(calendar.date_day) as day_name,
-        isodow(calendar.date_day) >= 6 as is_weekend,
-        cast(isoyear(calendar.date_day) as integer) as iso_year,
+        cast({{ iso_day_of_week('calendar.date_day') }} as integer) as iso_day_of_week,
+        {{ day_name('calendar.date_day') }} as day_name,
+        {{ iso_day_of_week('calendar.date_day') }} >= 6 as is_weekend,
+        cast({{ iso_year('calendar.date_day') }} as integer) as iso_year,
         cast(weekofyear(calendar.date_day) as integer) as iso_week,
         cast(date_trunc('week', calendar.date_day) as date) as week_start,
         cast(date_trunc('month', calendar.date_day) as date) as month_start,
         cast(date_trunc('quarter', calendar.date_day) as date) as quarter_start,
         cast(date_trunc('year', calendar.date_day) as date) as year_start,
-        cast(run_context.as_of_date - calendar.date_day as integer) as days_before_as_of
+        cast(
+            {{ datetime_diff('day', 'calendar.date_day', 'run_context.as_of_date') }} as integer
+        ) as days_before_as_of
     from calendar
     cross join run_context
 

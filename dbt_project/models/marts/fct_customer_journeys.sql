@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_source_record_changes') }}
 {{ config(
-    materialized='incremental',
+    materialized=stateful_materialization(),
     incremental_strategy='replace_keys',
     unique_key='customer_id',
 ) }}
@@ -39,7 +39,7 @@ sequenced as (
         touchpoints.touchpoint_type,
         coalesce(touchpoints.touchpoint_key = customers.first_purchase_order_key, false)
             as is_first_purchase,
-        row_number() over customer_timeline as touchpoint_sequence,
+        cast(row_number() over customer_timeline as bigint) as touchpoint_sequence,
         lag(touchpoints.channel) over customer_timeline as previous_channel,
         lag(touchpoints.occurred_at) over customer_timeline as previous_occurred_at
     from touchpoints
@@ -79,7 +79,9 @@ final as (
             when channel != previous_channel then previous_channel || ' → ' || channel
         end as channel_switch,
         cast(
-            round(date_diff('second', previous_occurred_at, occurred_at) / 86400.0, 2)
+            round(
+                {{ datetime_diff('second', 'previous_occurred_at', 'occurred_at') }} / 86400.0, 2
+            )
             as decimal(10, 2)
         ) as days_since_previous_touchpoint,
         -- a customer who never bought is still before their first purchase

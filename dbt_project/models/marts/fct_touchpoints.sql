@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=stateful_materialization(),
     incremental_strategy='replace_keys',
     unique_key='touchpoint_key',
 ) }}
@@ -10,13 +10,13 @@
 -- together; the rows they had go, under whatever key (macros/incremental_replace_keys).
 with
 
-touchpoints as not materialized (
+touchpoints as {{ not_materialized() }} (
 
     select * from {{ ref('int_touchpoints_unioned') }}
 
 ),
 
-resolved_records as not materialized (
+resolved_records as {{ not_materialized() }} (
 
     select * from {{ ref('int_source_records_resolved') }}
 

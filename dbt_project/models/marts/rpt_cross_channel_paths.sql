@@ -4,7 +4,7 @@
 -- last step is the channel they converted in.
 with
 
-journeys as not materialized (
+journeys as {{ not_materialized() }} (
 
     select * from {{ ref('fct_customer_journeys') }}
 
@@ -36,8 +36,8 @@ customer_paths as (
     -- a step wherever the channel changes
     select
         customer_id,
-        string_agg(channel, ' > ' order by touchpoint_sequence) as conversion_path,
-        arg_max(channel, touchpoint_sequence) as conversion_channel,
+        {{ string_agg_ordered('channel', "' > '", 'touchpoint_sequence') }} as conversion_path,
+        max_by(channel, touchpoint_sequence) as conversion_channel,
         count(*) as step_count,
         count(distinct channel) as distinct_channel_count
     from buyer_journeys
@@ -50,7 +50,8 @@ days_to_convert as (
 
     select
         customer_id,
-        date_diff('second', min(occurred_at), max(occurred_at)) / 86400.0 as days_to_convert
+        {{ datetime_diff('second', 'min(occurred_at)', 'max(occurred_at)') }} / 86400.0
+            as days_to_convert
     from buyer_journeys
     group by customer_id
 
@@ -68,9 +69,9 @@ final as (
         cast(round(count(*) / sum(count(*)) over (), 4) as decimal(6, 4)) as customer_share,
         cast(round(median(days_to_convert.days_to_convert), 2) as decimal(10, 2))
             as median_days_to_convert,
-        row_number() over (
+        cast(row_number() over (
             order by count(*) desc, customer_paths.conversion_path asc
-        ) as path_rank
+        ) as bigint) as path_rank
     from customer_paths
     inner join days_to_convert
         on customer_paths.customer_id = days_to_convert.customer_id

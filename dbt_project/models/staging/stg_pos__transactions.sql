@@ -1,5 +1,5 @@
 {%- set natural_key = 'transaction_id' %}
-{{ config(unique_key=natural_key) }}
+{{ config(materialized=stateful_materialization(), unique_key=natural_key) }}
 
 with
 

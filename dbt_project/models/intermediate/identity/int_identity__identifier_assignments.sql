@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='identifier_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='identifier_key') }}
 
 -- The customer each identifier resolves to, with the time it last changed, so
 -- that record resolution (int_identity__record_customers) re-resolves only the
@@ -8,7 +8,7 @@
 -- customer_id.
 with
 
-identifier_clusters as not materialized (
+identifier_clusters as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__identifier_clusters') }}
 

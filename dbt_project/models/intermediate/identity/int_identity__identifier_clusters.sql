@@ -27,13 +27,13 @@ strong_components as (
 
 ),
 
-weak_attachments as not materialized (
+weak_attachments as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__weak_attachments') }}
 
 ),
 
-weak_components as not materialized (
+weak_components as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__weak_components') }}
 
@@ -120,14 +120,15 @@ anchors as (
 
     select
         cluster_key,
-        first(
-            identifier_key
-            order by
-                is_strong desc,
-                first_seen asc nulls last,
-                {{ identifier_type_rank('identifier_type') }} asc,
-                identifier_key asc
-        ) as anchor_identifier_key
+        -- strong first, then the earliest seen (never seen last), the type's rank and
+        -- the key: the smallest of this struct
+        min_by(identifier_key, {{ struct_of({
+            'is_weak': 'not is_strong',
+            'never_seen': 'first_seen is null',
+            'first_seen': "coalesce(first_seen, timestamp '9999-12-31')",
+            'type_rank': identifier_type_rank('identifier_type'),
+            'identifier_key': 'identifier_key',
+        }) }}) as anchor_identifier_key
     from clustered
     group by cluster_key
 

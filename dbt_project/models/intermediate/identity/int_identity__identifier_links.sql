@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='identifier_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='identifier_key') }}
 
 -- Which identifiers each identifier was carried with, blocklisted ones included
 -- (the blocklist is applied on read, in int_identity__identifier_pairs). Records
@@ -11,7 +11,7 @@
 -- row whose linked_identifier_key is null.
 with
 
-record_identifier_states as not materialized (
+record_identifier_states as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 
@@ -32,7 +32,7 @@ latest_state as (
 
 -- Read twice on an increment: scanned again for the records it needs, not copied
 -- whole (see the import CTE rule, tests/unit/test_dbt_sql_rules.py).
-current_rows as not materialized (
+current_rows as {{ not_materialized() }} (
 
     select
         record_key,
@@ -55,7 +55,7 @@ affected_records as (
 
 record_sets as (
 
-    select list_sort(list(current_rows.identifier_key)) as identifier_keys
+    select {{ sorted_list_agg('current_rows.identifier_key') }} as identifier_keys
     from current_rows
     {%- if is_incremental() %}
     inner join affected_records on current_rows.record_key = affected_records.record_key
@@ -74,10 +74,10 @@ identifier_sets as (
 numbered_sets as (
 
     select
-        row_number() over () as set_id,
+        row_number() over (order by identifier_keys) as set_id,
         identifier_keys
     from identifier_sets
-    where len(identifier_keys) > 1
+    where {{ list_size('identifier_keys') }} > 1
 
 ),
 
@@ -85,7 +85,7 @@ members as (
 
     select
         set_id,
-        unnest(identifier_keys) as identifier_key
+        {{ unnest_list('identifier_keys') }} as identifier_key
     from numbered_sets
 
 ),

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='identifier_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='identifier_key') }}
 
 -- When and where each identifier was seen, blocklisted ones included (the
 -- blocklist is applied on read, in int_identity__identifiers). An incremental
@@ -6,7 +6,7 @@
 -- no record carries any more keeps a row with record_count 0.
 with
 
-record_identifier_states as not materialized (
+record_identifier_states as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 
@@ -48,7 +48,7 @@ seen as (
         any_value(is_strong) as is_strong,
         min(occurred_at) as first_seen,
         max(occurred_at) as last_seen,
-        string_agg(distinct source, ',' order by source) as sources,
+        {{ string_agg_ordered('source', "','", distinct=true) }} as sources,
         count(distinct record_key) as record_count
     from current_rows
     group by identifier_key

@@ -51,9 +51,11 @@ degrees as (
     select
         identifier_key,
         max(linked_count) as max_strong_links,
-        first(
-            linked_identifier_type order by linked_count desc, linked_identifier_type asc
-        ) as max_strong_links_type
+        -- the type with the most links (ties: the first type by name)
+        min_by(linked_identifier_type, {{ struct_of({
+            'fewer_links': '-linked_count',
+            'linked_identifier_type': 'linked_identifier_type',
+        }) }}) as max_strong_links_type
     from links_per_type
     group by identifier_key
 

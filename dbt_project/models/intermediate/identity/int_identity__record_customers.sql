@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='record_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='record_key') }}
 
 -- The customer of every customer-facing record that carries an identifier,
 -- before right to be forgotten: the customer of its strongest identifier that
@@ -10,13 +10,13 @@
 -- keeps a row with carries_identifier false.
 with
 
-record_identifier_states as not materialized (
+record_identifier_states as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__record_identifier_states') }}
 
 ),
 
-identifier_assignments as not materialized (
+identifier_assignments as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__identifier_assignments') }}
 
@@ -66,13 +66,12 @@ record_customers as (
 
     select
         current_identifiers.record_key,
-        first(
-            identifier_assignments.customer_id
-            order by
-                current_identifiers.is_strong desc,
-                {{ identifier_type_rank('current_identifiers.identifier_type') }} asc,
-                current_identifiers.identifier_key asc
-        ) filter (where identifier_assignments.customer_id is not null) as customer_id
+        -- strong first, then the type's rank and the key: the smallest of this struct
+        min_by(identifier_assignments.customer_id, {{ struct_of({
+            'is_weak': 'not current_identifiers.is_strong',
+            'type_rank': identifier_type_rank('current_identifiers.identifier_type'),
+            'identifier_key': 'current_identifiers.identifier_key',
+        }) }}) filter (where identifier_assignments.customer_id is not null) as customer_id
     from current_identifiers
     left join identifier_assignments
         on current_identifiers.identifier_key = identifier_assignments.identifier_key

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='record_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='record_key') }}
 
 -- The identity graph's raw material, kept up to date record by record: each
 -- normalised identifier a record carries, namespaced. Records are every
@@ -26,7 +26,7 @@ crm_profile_versions as (
 
 -- Not materialized: an incremental build reads it twice (its sources, then its
 -- rows), and a materialized copy would hold every record.
-records as not materialized (
+records as {{ not_materialized() }} (
 
     select
         touchpoint_key as record_key,
@@ -45,7 +45,7 @@ records as not materialized (
         _ingested_at
     from touchpoints
 
-    union all by name
+    union all
 
     select
         'crm_customers:' || customer_ref || '@' || _file || ':' || _line as record_key,
@@ -57,6 +57,10 @@ records as not materialized (
         loyalty_id,
         email,
         phone,
+        cast(null as string) as cookie_id,
+        cast(null as string) as device_id,
+        cast(null as string) as card_hash,
+        cast(null as string) as social_handle,
         _ingested_at
     from crm_profile_versions
     where customer_ref is not null

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized=stateful_materialization(), incremental_strategy='append') }}
 
 -- The change feed of record resolution: a row each time a customer-facing record
 -- is new, has a later version, is re-resolved, or its customer is forgotten or no
@@ -15,26 +15,26 @@
 
 with
 
-touchpoints as not materialized (
+touchpoints as {{ not_materialized() }} (
 
     select * from {{ ref('int_touchpoints_unioned') }}
 
 ),
 
-record_customers as not materialized (
+record_customers as {{ not_materialized() }} (
 
     select * from {{ ref('int_identity__record_customers') }}
 
 ),
 
-customers_forgotten as not materialized (
+customers_forgotten as {{ not_materialized() }} (
 
     select * from {{ ref('int_customers_forgotten') }}
 
 ),
 
 {% if incremental %}
-previous as not materialized (
+previous as {{ not_materialized() }} (
 
     select * from {{ resolved }}
 
@@ -157,7 +157,7 @@ final as (
             when not coalesce(record_customers.carries_identifier, false) then 'no_identifier'
             when record_customers.customer_id is null then 'only_excluded_identifiers'
         end as unresolved_reason,
-        {{ 'previous.customer_id' if incremental else 'cast(null as varchar)' }}
+        {{ 'previous.customer_id' if incremental else 'cast(null as string)' }}
             as previous_customer_id,
         changed_records._ingested_at,
         record_customers._resolved_at,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='record_key') }}
+{{ config(materialized=stateful_materialization(), unique_key='record_key') }}
 
 -- The customer of every customer-facing record (int_identity__record_customers),
 -- with its reason when it has none: the latest row of each record in the change

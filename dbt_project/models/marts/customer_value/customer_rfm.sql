@@ -2,7 +2,7 @@
 -- customer_rfm_history, where the rules are.
 with
 
-history as not materialized (
+history as {{ not_materialized() }} (
 
     select * from {{ ref('customer_rfm_history') }}
 

@@ -14,7 +14,7 @@ customers as (
 
 ),
 
-daily_activity as not materialized (
+daily_activity as {{ not_materialized() }} (
 
     select * from {{ ref('int_customer_daily_activity') }}
 
@@ -26,7 +26,7 @@ segment_map as (
 
 ),
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -41,12 +41,9 @@ snapshot_dates as (
 
     -- month ends: the day before the first of the month, n months back
     select
-        cast(
-            date_trunc('month', run_context.as_of_date)
-            - to_months(cast(months_back.n as integer))
-            - interval 1 day
-            as date
-        ) as as_of_date
+        {{ plus_months(
+            "cast(date_trunc('month', run_context.as_of_date) as date)", '-months_back.n'
+        ) }} - 1 as as_of_date
     from run_context
     cross join range({{ var('rfm_history_months') }}) as months_back (n)
 
@@ -152,11 +149,12 @@ measured as (
         known_customers.channel_profile,
         purchase_summary.last_purchase_date is not null as has_purchase,
         purchase_summary.last_purchase_date,
-        known_customers.as_of_date - purchase_summary.last_purchase_date as recency_days,
+        cast(known_customers.as_of_date - purchase_summary.last_purchase_date as bigint)
+            as recency_days,
         coalesce(purchase_summary.frequency_days, 0) as frequency_days,
         cast(coalesce(purchase_summary.monetary_usd, 0) as decimal(18, 2)) as monetary_usd,
         interaction_summary.last_interaction_date,
-        known_customers.as_of_date - interaction_summary.last_interaction_date
+        cast(known_customers.as_of_date - interaction_summary.last_interaction_date as bigint)
             as days_since_last_interaction
     from known_customers
     left join purchase_summary

@@ -59,7 +59,8 @@ final as (
         cast(round(avg(p_alive), 4) as decimal(8, 4)) as avg_p_alive,
         cast(round(avg(churn_probability), 4) as decimal(8, 4)) as avg_churn_probability,
         cast(
-            round(count(*) filter (where risk_tier = 'high') / count(*), 4) as decimal(8, 4)
+            {{ round_ratio("count(*) filter (where risk_tier = 'high')", 'count(*)', 4) }}
+            as decimal(8, 4)
         ) as high_risk_share
     from scored_customers
     group by all

@@ -11,7 +11,8 @@ customer_rfm as (
 
 top_shares as (
 
-    select unnest([1, 5, 10, 20]) as top_customer_pct
+    select top_percents.top_customer_pct
+    from (values (1), (5), (10), (20)) as top_percents (top_customer_pct)
 
 ),
 
@@ -19,13 +20,14 @@ buyers as (
 
     -- a customer with a purchase day in the window, once overall and once in their profile
     select
-        customer_id,
-        as_of_date,
-        monetary_usd,
-        group_name as channel_profile
+        customer_rfm.customer_id,
+        customer_rfm.as_of_date,
+        customer_rfm.monetary_usd,
+        case profiles.profile_kind when 'all' then 'all' else customer_rfm.channel_profile end
+            as channel_profile
     from customer_rfm
-    cross join unnest(['all', channel_profile]) as profiles (group_name)
-    where frequency_days > 0
+    cross join (values ('all'), ('own')) as profiles (profile_kind)
+    where customer_rfm.frequency_days > 0
 
 ),
 
@@ -45,11 +47,12 @@ ranked as (
 
 cutoffs as (
 
-    -- ceil(pct x n / 100) in integers: the top group has at least one customer
+    -- ceil(pct x n / 100): the top group has at least one customer (exact in a double
+    -- below 2^53 customers)
     select
         ranked.*,
         top_shares.top_customer_pct,
-        (top_shares.top_customer_pct * ranked.customer_count + 99) // 100
+        cast(ceil(top_shares.top_customer_pct * ranked.customer_count / 100) as bigint)
             as top_customer_count
     from ranked
     cross join top_shares
@@ -76,6 +79,6 @@ final as (
 
 select
     *,
-    cast(round(top_revenue_usd / nullif(total_revenue_usd, 0), 4) as decimal(6, 4))
+    cast({{ round_ratio('top_revenue_usd', 'total_revenue_usd', 4) }} as decimal(6, 4))
         as revenue_share
 from final

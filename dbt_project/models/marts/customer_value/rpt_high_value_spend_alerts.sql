@@ -35,9 +35,10 @@ monthly_spend as (
     -- months back from the as-of month: 0 is the as-of month, 3 three months before
     select
         high_value_customers.customer_id,
-        date_diff(
-            'month', date_trunc('month', orders.order_date), high_value_customers.as_of_month
-        ) as months_back,
+        {{ datetime_diff(
+            'month', "cast(date_trunc('month', orders.order_date) as date)",
+            'high_value_customers.as_of_month'
+        ) }} as months_back,
         sum(coalesce(orders.revenue_usd, 0)) as spend_usd
     from high_value_customers
     inner join orders

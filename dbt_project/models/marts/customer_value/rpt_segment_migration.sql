@@ -3,7 +3,7 @@
 -- segment on a date (no purchase yet, or not known then) counts as '(none)'.
 with
 
-history as not materialized (
+history as {{ not_materialized() }} (
 
     select * from {{ ref('customer_rfm_history') }}
 
@@ -66,7 +66,7 @@ final as (
         moves.from_segment = moves.to_segment as is_same_segment,
         count(*) as customer_count,
         cast(
-            round(count(*) / sum(count(*)) over (partition by moves.from_segment), 4)
+            {{ round_ratio('count(*)', 'sum(count(*)) over (partition by moves.from_segment)', 4) }}
             as decimal(6, 4)
         ) as share_of_from_segment
     from moves

@@ -1,6 +1,6 @@
 with
 
-history as not materialized (
+history as {{ not_materialized() }} (
 
     select * from {{ ref('rpt_loyalty_tier_history') }}
 

@@ -6,7 +6,7 @@ ledger as (
 
 ),
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -38,8 +38,10 @@ lots as (
         sum(signed_points) over (
             partition by loyalty_id order by posted_at, entry_id
         ) as lot_end,
-        row_number() over (partition by loyalty_id order by posted_at, entry_id) as lot_sequence,
-        posted_at + to_days({{ var('points_lifetime_days') }}) as expires_at
+        cast(
+            row_number() over (partition by loyalty_id order by posted_at, entry_id) as bigint
+        ) as lot_sequence,
+        {{ plus_days('posted_at', var('points_lifetime_days')) }} as expires_at
     from entries
     where signed_points > 0
 

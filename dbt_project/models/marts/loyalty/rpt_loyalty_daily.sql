@@ -1,6 +1,6 @@
 with
 
-ledger as not materialized (
+ledger as {{ not_materialized() }} (
 
     select * from {{ ref('fct_points_ledger') }}
 

@@ -101,12 +101,12 @@ quick_redemptions as (
             redemptions.loyalty_id = accruals.loyalty_id
             and redemptions.posted_at >= accruals.posted_at
             and redemptions.posted_at
-            <= accruals.posted_at + to_days({{ var('fraud_quick_redeem_days') }})
+            <= {{ plus_days('accruals.posted_at', var('fraud_quick_redeem_days')) }}
             and accruals.is_accrual
     where
         redemptions.entry_type = 'redeem'
         and redemptions.posted_at
-        < redemptions.member_first_posted_at + to_days({{ var('fraud_new_account_days') }})
+        < {{ plus_days('redemptions.member_first_posted_at', var('fraud_new_account_days')) }}
     group by redemptions.loyalty_id, redemptions.entry_id
 
 ),

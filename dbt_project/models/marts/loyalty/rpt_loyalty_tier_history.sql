@@ -6,7 +6,7 @@ customers as (
 
 ),
 
-orders as not materialized (
+orders as {{ not_materialized() }} (
 
     select * from {{ ref('fct_orders') }}
 

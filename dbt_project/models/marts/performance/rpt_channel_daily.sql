@@ -3,7 +3,7 @@
 -- run's as-of date. Every storefront has a row every day, zeros included.
 with
 
-orders as not materialized (
+orders as {{ not_materialized() }} (
 
     select * from {{ ref('fct_orders') }}
 
@@ -205,19 +205,19 @@ final as (
         session_count,
         converted_session_count,
         order_count,
-        cast(round(converted_session_count / nullif(session_count, 0), 4) as decimal(8, 4))
+        cast({{ round_ratio('converted_session_count', 'session_count', 4) }} as decimal(8, 4))
             as conversion_rate,
         cast(round(revenue_usd, 2) as decimal(18, 2)) as revenue_usd,
-        cast(round(purchase_value_usd / nullif(order_count, 0), 2) as decimal(18, 2))
+        cast({{ round_ratio('purchase_value_usd', 'order_count', 2) }} as decimal(18, 2))
             as average_order_value_usd,
         new_customer_count,
         returning_customer_count,
         cast(round(spend_usd, 2) as decimal(18, 2)) as spend_usd,
         spend_rows_without_rate,
-        cast(round(spend_usd / nullif(new_customer_count, 0), 2) as decimal(18, 2))
+        cast({{ round_ratio('spend_usd', 'new_customer_count', 2) }} as decimal(18, 2))
             as cac_usd,
-        cast(round(revenue_usd / nullif(spend_usd, 0), 4) as decimal(18, 4)) as roas,
-        cast(round((revenue_usd - spend_usd) / nullif(spend_usd, 0), 4) as decimal(18, 4))
+        cast({{ round_ratio('revenue_usd', 'spend_usd', 4) }} as decimal(18, 4)) as roas,
+        cast({{ round_ratio('revenue_usd - spend_usd', 'spend_usd', 4) }} as decimal(18, 4))
             as roi,
         returned_order_count,
         cast(round(returned_order_count / nullif(order_count, 0), 4) as decimal(8, 4))

@@ -2,6 +2,7 @@
 -- touchpoint, service tickets by their contact channel (store is both).
 {%- set ticket_categories = ['billing', 'complaint', 'inquiry', 'praise', 'return', 'technical'] %}
 
+{%- set hours_to_close = datetime_diff('second', 'opened_at', 'closed_at') ~ ' / 3600.0' %}
 with
 
 survey_responses as (
@@ -22,7 +23,7 @@ orders as (
 
 ),
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -57,11 +58,11 @@ tickets as (
         count(*) filter (where category = '{{ category }}') as {{ category }}_ticket_count,
         {%- endfor %}
         count(*) filter (where reopened_count > 0) as reopened_ticket_count,
-        quantile_cont(first_response_minutes, 0.5) as first_response_minutes_median,
-        quantile_cont(first_response_minutes, 0.9) as first_response_minutes_p90,
-        quantile_cont(date_diff('second', opened_at, closed_at) / 3600.0, 0.5)
+        {{ quantile_cont('first_response_minutes', 0.5) }} as first_response_minutes_median,
+        {{ quantile_cont('first_response_minutes', 0.9) }} as first_response_minutes_p90,
+        {{ quantile_cont(hours_to_close, 0.5) }}
             as resolution_hours_median,
-        quantile_cont(date_diff('second', opened_at, closed_at) / 3600.0, 0.9)
+        {{ quantile_cont(hours_to_close, 0.9) }}
             as resolution_hours_p90
     from service_tickets
     where

@@ -23,13 +23,13 @@
 
 with
 
-assignments as not materialized (
+assignments as {{ not_materialized() }} (
 
     select * from {{ ref('stg_experiment__assignments') }}
 
 ),
 
-touchpoints as not materialized (
+touchpoints as {{ not_materialized() }} (
 
     select * from {{ ref('fct_touchpoints') }}
     where source in ('experiment_assignments', 'loyalty_ledger')
@@ -48,7 +48,7 @@ ledger_entries as (
 
 ),
 
-run_context as not materialized (
+run_context as {{ not_materialized() }} (
 
     select * from {{ ref('int_run_context') }}
 
@@ -324,7 +324,7 @@ final as (
         srm_p_value < {{ var('srm_alpha') }} as has_sample_ratio_mismatch,
         cast(round(incremental_revenue_usd, 2) as decimal(18, 2)) as incremental_revenue_usd,
         cast(
-            round((incremental_revenue_usd - points_cost_usd) / nullif(points_cost_usd, 0), 4)
+            {{ round_ratio('incremental_revenue_usd - points_cost_usd', 'points_cost_usd', 4) }}
             as decimal(18, 4)
         ) as roi
     from srm_tested

@@ -53,9 +53,9 @@ member_months as (
         cohort_members.customer_id,
         cohort_members.cohort_month,
         cohort_members.first_channel,
-        date_diff(
-            'month', cohort_members.cohort_month, date_trunc('month', orders.order_date)
-        ) as months_since_first_purchase,
+        {{ datetime_diff(
+            'month', 'cohort_members.cohort_month', "cast(date_trunc('month', orders.order_date) as date)"
+        ) }} as months_since_first_purchase,
         count(*) filter (where orders.is_purchase) as purchase_count,
         coalesce(sum(orders.revenue_usd), 0) as revenue_usd
     from orders
@@ -119,7 +119,7 @@ cohort_months as (
         cohort_sizes.cohort_month,
         cohort_sizes.first_channel,
         cohort_sizes.cohort_customers,
-        date_diff('month', cohort_sizes.cohort_month, report_months.month_start)
+        {{ datetime_diff('month', 'cohort_sizes.cohort_month', 'report_months.month_start') }}
             as months_since_first_purchase
     from cohort_sizes
     inner join report_months
@@ -158,11 +158,8 @@ final as (
         cohort_months.cohort_month,
         cohort_months.months_since_first_purchase,
         cohort_months.first_channel,
-        cast(
-            cohort_months.cohort_month
-            + to_months(cast(cohort_months.months_since_first_purchase as integer))
-            as date
-        ) as activity_month,
+        {{ plus_months('cohort_months.cohort_month', 'cohort_months.months_since_first_purchase') }}
+            as activity_month,
         cohort_months.cohort_customers,
         coalesce(monthly_activity.active_customers, 0) as active_customers,
         cast(

@@ -1,13 +1,21 @@
 {#- The tables the Python model assets (orchestration/defs/ml) write and dbt reads as
     source('ml', ...): created empty on every dbt invocation if missing, so the marts
     that join them build on a fresh warehouse before any model has run. One row set
-    per as-of date (per run for the metrics); the assets replace their own rows. -#}
+    per as-of date (per run for the metrics); the assets replace their own rows. On
+    Spark they are views of their Parquet copies (register_parquet_sources). -#}
 {% macro create_ml_tables() -%}
+    {{ return(adapter.dispatch('create_ml_tables')()) }}
+{%- endmacro %}
+
+{% macro spark__create_ml_tables() -%}
+{%- endmacro %}
+
+{% macro default__create_ml_tables() -%}
     create schema if not exists ml;
     create table if not exists ml.customer_clv (
-        customer_id varchar not null,
+        customer_id string not null,
         as_of_date date not null,
-        model varchar not null,
+        model string not null,
         frequency integer not null,
         recency double not null,
         T double not null,
@@ -21,26 +29,26 @@
     );
     create table if not exists ml.clv_model_params (
         as_of_date date not null,
-        model varchar not null,
-        parameter varchar not null,
+        model string not null,
+        parameter string not null,
         value double not null,
-        time_unit varchar not null,
+        time_unit string not null,
         log_likelihood double,
         n_customers bigint not null
     );
     create table if not exists ml.customer_churn (
-        customer_id varchar not null,
+        customer_id string not null,
         as_of_date date not null,
         horizon_days integer not null,
         churn_probability double not null,
-        risk_tier varchar not null,
-        top_drivers varchar
+        risk_tier string not null,
+        top_drivers string
     );
     create table if not exists ml.churn_model_metrics (
-        run_id varchar not null,
+        run_id string not null,
         as_of_date date not null,
         horizon_days integer not null,
-        model_name varchar not null,
+        model_name string not null,
         roc_auc double,
         pr_auc double,
         brier_score double,

@@ -1,0 +1,29 @@
+{#- Sources on an engine other than DuckDB. The tables Python writes (raw, lookup, ml)
+    live in the DuckDB warehouse; orchestration/lib/parquet_mirror.py copies them to
+    Parquet under $WAREHOUSE_DIR/parquet/<schema>/<table>, and on Spark every dbt
+    invocation makes each such directory a view, its columns and delivery days read
+    from the files. -#}
+{% macro parquet_dir() -%}
+    {{ env_var('WAREHOUSE_DIR', '../data/warehouse') ~ '/parquet' }}
+{%- endmacro %}
+
+{% macro register_parquet_sources() -%}
+    {{ return(adapter.dispatch('register_parquet_sources')()) }}
+{%- endmacro %}
+
+{% macro default__register_parquet_sources() -%}
+{%- endmacro %}
+
+{% macro spark__register_parquet_sources() -%}
+    {%- if execute -%}
+        {%- for source in graph.sources.values()
+            if source.source_name in ('raw', 'lookup', 'ml') and not source.name.startswith('_') -%}
+            {%- do run_query('create schema if not exists ' ~ source.schema) -%}
+            {%- do run_query(
+                'create or replace view ' ~ source.schema ~ '.' ~ source.identifier
+                ~ ' as select * from parquet.`' ~ parquet_dir() ~ '/' ~ source.schema
+                ~ '/' ~ source.identifier ~ '`'
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
