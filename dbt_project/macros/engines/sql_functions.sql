@@ -194,7 +194,11 @@
     lateral explode(sequence({{ start }}, {{ end }}, interval 1 day))
 {%- endmacro %}
 
-{#- The `fraction` quantile of a group's values, interpolated linearly. -#}
+{#- The `fraction` quantile of a group's values, interpolated linearly as DuckDB
+    does: with the values sorted, p = fraction x (n - 1) and d = p - floor(p),
+    (1 - d) x the value at floor(p) + d x the value at ceil(p). Spark's percentile
+    computes lo + d x (hi - lo), which differs in the last bits and so, rounded, on
+    a tie. -#}
 {% macro quantile_cont(value, fraction) -%}
     {{ return(adapter.dispatch('quantile_cont')(value, fraction)) }}
 {%- endmacro %}
@@ -204,22 +208,35 @@
 {%- endmacro %}
 
 {% macro spark__quantile_cont(value, fraction) -%}
-    percentile({{ value }}, {{ fraction }})
+    {%- set position = 'cast(' ~ fraction ~ ' as double) * (size(sorted) - 1)' -%}
+    transform(
+        array(array_sort(collect_list(cast({{ value }} as double)))),
+        sorted -> (1 - ({{ position }} - floor({{ position }})))
+            * sorted[cast(floor({{ position }}) as int)]
+            + ({{ position }} - floor({{ position }})) * sorted[cast(ceil({{ position }}) as int)]
+    )[0]
 {%- endmacro %}
 
-{#- numerator / denominator (null when it is 0) as a double, rounded to `digits`
-    places half away from zero as DuckDB rounds a double: round(q x 10^d) / 10^d.
-    Spark would divide decimals exactly and round a double by its shortest decimal
-    form, which differs on ties. -#}
-{% macro round_ratio(numerator, denominator, digits) -%}
-    {{ return(adapter.dispatch('round_ratio')(numerator, denominator, digits)) }}
+{#- A double rounded to `digits` places half away from zero, as DuckDB rounds one:
+    round(x x 10^d) / 10^d. Spark rounds a double by its shortest decimal form, so a
+    value just below a tie (3153.05 is 3153.04999...) would go up there. -#}
+{% macro round_double(value, digits) -%}
+    {{ return(adapter.dispatch('round_double')(value, digits)) }}
 {%- endmacro %}
 
-{% macro default__round_ratio(numerator, denominator, digits) -%}
-    round(cast({{ numerator }} as double) / nullif({{ denominator }}, 0), {{ digits }})
+{% macro default__round_double(value, digits) -%}
+    round({{ value }}, {{ digits }})
 {%- endmacro %}
 
-{% macro spark__round_ratio(numerator, denominator, digits) -%}
-    {%- set scaled = '(cast(' ~ numerator ~ ' as double) / nullif(' ~ denominator ~ ', 0) * 1e' ~ digits ~ ')' -%}
+{% macro spark__round_double(value, digits) -%}
+    {%- set scaled = '(cast(' ~ value ~ ' as double) * 1e' ~ digits ~ ')' -%}
     (sign({{ scaled }}) * floor(abs({{ scaled }}) + 0.5) / 1e{{ digits }})
+{%- endmacro %}
+
+{#- numerator / denominator (null when it is 0) as a double, rounded by round_double:
+    Spark would divide decimals exactly, DuckDB divides in doubles. -#}
+{% macro round_ratio(numerator, denominator, digits) -%}
+    {{ return(round_double(
+        'cast(' ~ numerator ~ ' as double) / nullif(' ~ denominator ~ ', 0)', digits
+    )) }}
 {%- endmacro %}

@@ -110,36 +110,32 @@ final as (
         ) }} as nps,
         coalesce(surveys.csat_response_count, 0) as csat_response_count,
         cast(
-            round(surveys.csat_top2_count / nullif(surveys.csat_response_count, 0), 4)
+            {{ round_ratio('surveys.csat_top2_count', 'surveys.csat_response_count', 4) }}
             as decimal(8, 4)
         ) as csat_top2_share,
-        cast(round(surveys.csat_mean, 2) as decimal(4, 2)) as csat_mean,
+        cast({{ round_double('surveys.csat_mean', 2) }} as decimal(4, 2)) as csat_mean,
         coalesce(surveys.ces_response_count, 0) as ces_response_count,
-        cast(round(surveys.ces_mean, 2) as decimal(4, 2)) as ces_mean,
+        cast({{ round_double('surveys.ces_mean', 2) }} as decimal(4, 2)) as ces_mean,
         coalesce(tickets.ticket_count, 0) as ticket_count,
         {%- for category in ticket_categories %}
         coalesce(tickets.{{ category }}_ticket_count, 0) as {{ category }}_ticket_count,
         {%- endfor %}
-        cast(round(tickets.first_response_minutes_median, 1) as decimal(12, 1))
+        cast({{ round_double('tickets.first_response_minutes_median', 1) }} as decimal(12, 1))
             as first_response_minutes_median,
-        cast(round(tickets.first_response_minutes_p90, 1) as decimal(12, 1))
+        cast({{ round_double('tickets.first_response_minutes_p90', 1) }} as decimal(12, 1))
             as first_response_minutes_p90,
-        cast(round(tickets.resolution_hours_median, 1) as decimal(12, 1))
+        cast({{ round_double('tickets.resolution_hours_median', 1) }} as decimal(12, 1))
             as resolution_hours_median,
-        cast(round(tickets.resolution_hours_p90, 1) as decimal(12, 1))
+        cast({{ round_double('tickets.resolution_hours_p90', 1) }} as decimal(12, 1))
             as resolution_hours_p90,
         cast(
-            round(tickets.reopened_ticket_count / nullif(tickets.ticket_count, 0), 4)
+            {{ round_ratio('tickets.reopened_ticket_count', 'tickets.ticket_count', 4) }}
             as decimal(8, 4)
         ) as reopen_rate,
         coalesce(monthly_orders.order_count, 0) as month_order_count,
-        cast(
-            round(
-                1000.0 * coalesce(tickets.complaint_ticket_count, 0)
-                / nullif(monthly_orders.order_count, 0),
-                2
-            ) as decimal(12, 2)
-        ) as complaints_per_1000_orders
+        cast({{ round_ratio(
+            '1000.0 * coalesce(tickets.complaint_ticket_count, 0)', 'monthly_orders.order_count', 2
+        ) }} as decimal(12, 2)) as complaints_per_1000_orders
     from month_touchpoints
     left join surveys
         on
