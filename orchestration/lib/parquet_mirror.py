@@ -19,7 +19,6 @@ its columns, types and delivery days read from the files.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -95,10 +94,6 @@ def mirror_batches(con: duckdb.DuckDBPyConnection, root: Path, schema: str, tabl
         empty.unlink(missing_ok=True)
     elif not empty.exists():
         _copy(con, f'select * from {schema}."{table}" limit 0', empty)
-
-
-def drop_mirror(root: Path) -> None:
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def mirror_warehouse(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:

@@ -289,9 +289,13 @@ class Settings:
         return dates[-1]
 
     def dbt_env(self) -> dict[str, str]:
-        """What profiles.yml reads: where the warehouse is and the DuckDB limits. The run's
-        dates reach dbt as --vars only."""
-        return {"WAREHOUSE_DIR": str(self.warehouse_dir), **self.duckdb.env()}
+        """What profiles.yml and the macros read: where the warehouse and its Parquet copies
+        are, and the DuckDB limits. The run's dates reach dbt as --vars only."""
+        return {
+            "WAREHOUSE_DIR": str(self.warehouse_dir),
+            "PARQUET_DIR": str(self.parquet_dir),
+            **self.duckdb.env(),
+        }
 
 
 def data_root_env(root: Path) -> dict[str, str]:

@@ -1,10 +1,12 @@
 {#- Sources on an engine other than DuckDB. The tables Python writes (raw, lookup, ml)
     live in the DuckDB warehouse; orchestration/lib/parquet_mirror.py copies them to
-    Parquet under $WAREHOUSE_DIR/parquet/<schema>/<table>, and on Spark every dbt
+    Parquet under $PARQUET_DIR/<schema>/<table>, and on Spark every dbt
     invocation makes each such directory a view, its columns and delivery days read
     from the files. -#}
+{#- Set by the Python side (Settings.parquet_dir, through dbt_env; `cli env` for dbt
+    by hand). -#}
 {% macro parquet_dir() -%}
-    {{ env_var('WAREHOUSE_DIR', '../data/warehouse') ~ '/parquet' }}
+    {{ env_var('PARQUET_DIR') }}
 {%- endmacro %}
 
 {% macro register_parquet_sources() -%}
