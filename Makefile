@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 CUSTOMERS ?= 10000
 DAYS ?= 365
 SEED ?= 42
+comma := ,
 
-.PHONY: install chromium java spark-build run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
+.PHONY: install chromium java run demo deliver test lint ui docs metrics evaluate generate reload rollback bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +21,16 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 # make run FULL_REFRESH=1: also rebuild the incremental dbt models from all of raw.
-run: install
-	$(BIN)/python -m orchestration.cli run $(if $(FULL_REFRESH),--full-refresh)
+# make run TARGET=spark: dbt builds on a local SparkSession instead of DuckDB (the
+# setting WAREHOUSE_ENGINE; README, "Spark"), with Java installed first when missing.
+ENGINE := $(if $(TARGET),WAREHOUSE_ENGINE=$(TARGET))
+ENGINE_NEEDS := $(if $(filter spark,$(TARGET) $(WAREHOUSE_ENGINE)),java)
+run: install $(ENGINE_NEEDS)
+	$(ENGINE) $(BIN)/python -m orchestration.cli run $(if $(FULL_REFRESH),--full-refresh)
 
 # Generate the demo data set into $$LANDING_DIR if it holds no deliveries, then run.
-demo: install
-	$(BIN)/python -m orchestration.cli run --demo
+demo: install $(ENGINE_NEEDS)
+	$(ENGINE) $(BIN)/python -m orchestration.cli run --demo
 
 # DuckDB releases a BI tool may bundle, kept out of the project's environment: the tests
 # open the published file with the oldest one it promises (publish.OLDEST_READER) and with
@@ -39,15 +44,10 @@ $(COMPAT_READERS)/.installed: $(STAMP)
 		duckdb-cli==1.5.6
 	touch $@
 
-# Spark (the dbt target `spark`, `make spark-build`) runs on a Java 17 runtime: Debian's,
-# installed here when missing (as root). pyspark brings Spark and its jars.
+# Spark (the dbt target `spark`, `make run TARGET=spark`) runs on a Java 17 runtime:
+# Debian's, installed here when missing (as root). pyspark brings Spark and its jars.
 java:
 	command -v java >/dev/null || { apt-get update && apt-get install -y openjdk-17-jre-headless; }
-
-# The dbt project on a local SparkSession from the warehouse's raw, lookup and ml tables
-# (README, "Spark"); the marts land as Spark tables under $$WAREHOUSE_DIR/spark/tables.
-spark-build: install java
-	$(BIN)/python -m orchestration.cli spark-build
 
 # The dashboard test renders the page in headless Chromium: Debian's package, installed
 # here when missing (as root; browser downloads such as Playwright's are not reachable).
@@ -67,8 +67,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
-ui: install
-	$(BIN)/python -m orchestration.cli ui
+ui: install $(ENGINE_NEEDS)
+	$(ENGINE) $(BIN)/python -m orchestration.cli ui
 
 # make metrics METRICS=revenue,aov GROUP_BY=metric_time__month,channel [WHERE=...]: the
 # governed metrics (dbt_project/models/semantic) on the current warehouse, through
@@ -97,13 +97,13 @@ generate: install
 		$(if $(COUNTRY_SHARES),--country-shares $(COUNTRY_SHARES))
 
 # Move the next held-back day (NIGHTS=N: days) into $$LANDING_DIR; `make run` then loads it.
-deliver: install
-	$(BIN)/python -m orchestration.cli deliver $(if $(NIGHTS),--days $(NIGHTS))
+deliver: install $(ENGINE_NEEDS)
+	$(ENGINE) $(BIN)/python -m orchestration.cli deliver $(if $(NIGHTS),--days $(NIGHTS))
 
 # make reload FROM=2026-03-01 TO=2026-03-05: load those delivery days again from scratch
 # (a backfill of their partitions, one run, the days in order), rebuild, publish.
-reload: install
-	$(BIN)/python -m orchestration.cli reload $(FROM) $(TO)
+reload: install $(ENGINE_NEEDS)
+	$(ENGINE) $(BIN)/python -m orchestration.cli reload $(FROM) $(TO)
 
 # lifetimes is the reference the CLV fit is timed against: benchmark-only, kept out of
 # the project's environment in its own --target directory.
@@ -118,8 +118,10 @@ rollback: install
 	$(BIN)/python -m orchestration.cli rollback
 
 # make bench INCREMENT=1: nightly increments against a full build instead (scripts/bench.py).
-bench: install $(BENCH_EXTRAS)
-ifdef INCREMENT
+bench: install $(BENCH_EXTRAS) $(if $(filter spark,$(subst $(comma), ,$(ENGINES))),java)
+ifdef ENGINES
+	$(BIN)/python scripts/bench.py --engines $(ENGINES) --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+else ifdef INCREMENT
 	$(BIN)/python scripts/bench.py --increment --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
 else
 	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)

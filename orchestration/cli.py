@@ -221,10 +221,10 @@ def execute(job_name: str, scope: RunScope, run_config: dict | None = None) -> i
     settings = load_settings()
     prepare_dagster_home(settings)
     os.environ.update(settings.dbt_env())
-    # The run id is fixed first so that the manifest is parsed with the very vars the
-    # run's dbt builds get: they reuse this parse instead of parsing again.
+    # The run id is fixed first so that the manifest is parsed with the very vars (and
+    # target) the run's dbt builds get: they reuse this parse instead of parsing again.
     run_id = str(uuid.uuid4())
-    prepare_manifest(force=True, dbt_vars=dbt_vars(settings, scope, run_id))
+    prepare_manifest(force=True, dbt_vars=dbt_vars(settings, scope, run_id), engine=settings.engine)
     from orchestration.definitions import defs
     from orchestration.defs.partitions import DELIVERY_DAYS, last_delivery_day
 
@@ -274,7 +274,9 @@ def execute(job_name: str, scope: RunScope, run_config: dict | None = None) -> i
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     print()
     print(f"run {run_id} ({job_name}): {'succeeded' if result.success else 'FAILED'}")
-    print(f"as of {scope.as_of_date}, warehouse {settings.warehouse_path}")
+    print(
+        f"as of {scope.as_of_date}, warehouse {settings.warehouse_path} (dbt on {settings.engine})"
+    )
     published = settings.publish_path if "publish/marts_duckdb" in built else "not published"
     try:
         with settings.duckdb.connect(settings.warehouse_path, read_only=True) as con:
@@ -349,41 +351,6 @@ def roll_back(settings: Settings) -> int:
     return 0
 
 
-def spark_build(settings: Settings) -> int:
-    """Copy the tables Python writes (raw, lookup, ml) to Parquet, then `dbt build` the
-    seeds and models on Spark with the run's vars. Spark's metastore, tables and scratch
-    space are under $WAREHOUSE_DIR/spark (profiles.yml); its parse goes to a target
-    directory of its own, so the DuckDB manifest the pipeline reads stays as it is."""
-    from orchestration.lib.dbt_args import dbt_vars
-    from orchestration.lib.parquet_mirror import mirror_warehouse
-    from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
-
-    scope = RunScope(settings.as_of_date_for_new_run())
-    with settings.duckdb.connect(settings.warehouse_path, read_only=True) as con:
-        mirrored = mirror_warehouse(con, settings.parquet_dir)
-    print(
-        f"{len(mirrored)} tables copied to {settings.parquet_dir}; "
-        f"dbt on Spark as of {scope.as_of_date}",
-        flush=True,
-    )
-    command = [
-        DBT_EXECUTABLE,
-        "build",
-        "--target",
-        "spark",
-        "--resource-type",
-        "seed",
-        "--resource-type",
-        "model",
-        "--vars",
-        json.dumps(dbt_vars(settings, scope), sort_keys=True),
-        "--target-path",
-        str(settings.warehouse_dir / "spark" / "target"),
-    ]
-    env = {**os.environ, **settings.dbt_env()}
-    return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env).returncode
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -435,12 +402,6 @@ def main(argv: list[str] | None = None) -> int:
         "metrics query --metrics revenue,aov --group-by metric_time__month",
     )
     metrics_cmd.add_argument("mf_args", nargs=argparse.REMAINDER, help="mf's command and options")
-    commands.add_parser(
-        "spark-build",
-        help="the dbt project's seeds and models on Spark (profiles.yml target spark) from "
-        "what the warehouse's raw, lookup and ml tables hold, as of AS_OF_DATE or the latest "
-        "delivery day",
-    )
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -466,8 +427,6 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate(settings, args.cutoff)
     if args.command == "metrics":
         return query_metrics(settings, args.mf_args)
-    if args.command == "spark-build":
-        return spark_build(settings)
     try:
         plan = plan_landing(settings, demo=args.command == "run" and args.demo)
         if args.command == "reload" and plan != "load":

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.lib.settings import REPO_ROOT
+from orchestration.lib.settings import REPO_ROOT, load_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # The dbt installed beside this interpreter, whether or not the venv is on PATH.
@@ -39,28 +40,38 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 PARSE_OUTPUTS = ("manifest.json", PARTIAL_PARSE, "semantic_manifest.json")
 
 
-def manifest_is_current() -> bool:
-    """Every parse output exists and no file dbt parses changed after the manifest was
-    written."""
+def manifest_is_current(engine: str) -> bool:
+    """Every parse output exists, the manifest was parsed for `engine` (configs differ
+    by engine, e.g. a stateful model is incremental on DuckDB and a table on Spark), and
+    no file dbt parses changed after it was written."""
     manifest = dbt_project.manifest_path
     if not all((manifest.parent / name).exists() for name in PARSE_OUTPUTS):
         return False
     written = manifest.stat().st_mtime
     files = (f for path in PARSED_PATHS for f in (path, *path.rglob("*")))
-    return all(f.stat().st_mtime <= written for f in files)
+    if not all(f.stat().st_mtime <= written for f in files):
+        return False
+    # the adapter is in the metadata, which dbt writes first: no need to load it whole
+    with manifest.open() as text:
+        adapter = re.search(r'"adapter_type":\s*"(\w+)"', text.read(2**16))
+    return adapter is not None and adapter[1] == engine
 
 
-def prepare_manifest(force: bool = False, dbt_vars: dict | None = None) -> None:
-    """Parse the dbt project into target/manifest.json when there is none or the project
-    changed since (or always, `force`).
+def prepare_manifest(
+    force: bool = False, dbt_vars: dict | None = None, engine: str | None = None
+) -> None:
+    """Parse the dbt project for `engine` (the profile's target of that name; default
+    the WAREHOUSE_ENGINE setting) into target/manifest.json when there is none, it was
+    parsed for another engine, or the project changed since (or always, `force`).
 
     `prepare_if_dev()` only parses under `dagster dev`; runs, tests and the CLI call
     this so that a fresh clone (no manifest yet) or an edited model is picked up.
-    Parsed with the run's own `dbt_vars`, the run's dbt commands reuse this parse
-    (dbt parses everything again when the vars differ).
+    Parsed with the run's own `dbt_vars` and engine, the run's dbt commands reuse this
+    parse (dbt parses everything again when either differs).
     """
-    if force or not manifest_is_current():
-        args = ["parse", "--quiet"]
+    engine = engine or load_settings().engine
+    if force or not manifest_is_current(engine):
+        args = ["parse", "--quiet", "--target", engine]
         if dbt_vars:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
         target = dbt_project.manifest_path.parent

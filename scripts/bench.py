@@ -8,6 +8,9 @@ as a nightly increment, its share of that full build printed beside it.
 in a second warehouse the days delivered as nights - all days before the middle
 one, a run, the middle day alone (the increment after half the history), the days
 up to the last one, a run, the last day alone (the increment after all of it).
+`--engines duckdb,spark` builds the same generated days once per engine (WAREHOUSE_ENGINE),
+each in its own warehouse, and prints each run's wall time, its dbt steps' share and
+the ratio to the first engine's run.
 Record them in docs/benchmarks.md with the machine and the date.
 """
 
@@ -79,20 +82,62 @@ def increments(args: argparse.Namespace, python: str) -> None:
         print(f"{label:40}{seconds:>10.1f}{peak:>12.0f}{share}")
 
 
+def dbt_seconds(dagster_home: Path) -> float:
+    """The wall time of the last run's dbt steps, from its Dagster instance."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        return sum(
+            step.end_time - step.start_time
+            for step in instance.get_run_step_stats(run.run_id)
+            if step.step_key.startswith("dbt_") and step.end_time
+        )
+
+
+def engines(args: argparse.Namespace, python: str) -> None:
+    """The same landing files built in full once per engine (see the module docstring)."""
+    root = REPO / "data" / f"bench_engines_{args.customers}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    base_env = {**os.environ, **data_root_env(root), **GATES_OFF, **NO_LOOKBACK}
+    base_env.pop("AS_OF_DATE", None)
+    sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
+    seconds, _ = measure(
+        [python, "-m", "orchestration.generator", *sizes], base_env, root / "generate.log"
+    )
+    print(f"generate: {seconds:.1f} s")
+    print(f"{'engine':10}{'wall s':>10}{'dbt s':>10}{'peak MiB':>12}{'vs first':>10}")
+    first = None
+    for engine in args.engines.split(","):
+        env = {
+            **base_env,
+            **{k: v for k, v in data_root_env(root / engine).items() if k != "LANDING_DIR"},
+            "WAREHOUSE_ENGINE": engine,
+        }
+        seconds, peak = measure(
+            [python, "-m", "orchestration.cli", "run"], env, root / f"{engine}.log"
+        )
+        first = first or seconds
+        dbt = dbt_seconds(root / engine / "dagster")
+        print(f"{engine:10}{seconds:>10.1f}{dbt:>10.1f}{peak:>12.0f}{seconds / first:>10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--increment", action="store_true", help="measure nightly increments")
+    parser.add_argument("--engines", help="compare full builds on these engines: duckdb,spark")
     args = parser.parse_args()
-    if args.increment:
+    if args.increment or args.engines:
         print(
             f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}; customers: {args.customers:,}, "
             f"days: {args.days}, seed: {args.seed}"
         )
-        increments(args, sys.executable)
+        (engines if args.engines else increments)(args, sys.executable)
         return
 
     root = REPO / "data" / f"bench_{args.customers}"

@@ -1,11 +1,12 @@
-"""Comparing the tables one dbt build wrote on DuckDB with those another wrote on Spark.
+"""Comparing the tables of two DuckDB databases: what the nightly built (or published) on
+DuckDB with what it built (or published) on Spark.
 
-Spark's tables are Parquet directories under its warehouse directory
-(`<schema>.db/<table>/`), read here with DuckDB, so no Spark session is needed. Values
-are compared after one canonical form per type: numbers as doubles rounded to 1e-9
-(money is exact to the cent, probabilities to 1e-9), integers of any width alike,
-timestamps and dates as such, text and booleans as they are. Rows are compared as
-multisets (`except all` both ways): the order of rows is no part of a table.
+A warehouse the nightly ran on Spark holds every model as a view over the Parquet files
+Spark wrote (orchestration/lib/engines.py), so both sides are read with DuckDB and no
+Spark session is needed. Values are compared after one canonical form per type: numbers
+as doubles rounded to 1e-9 (money is exact to the cent, probabilities to 1e-9), integers
+of any width alike, timestamps and dates as such, text and booleans as they are. Rows are
+compared as multisets (`except all` both ways): the order of rows is no part of a table.
 """
 
 from __future__ import annotations
@@ -24,18 +25,26 @@ def _canonical(column: str, data_type: str) -> str:
     return quoted
 
 
-def model_tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[str]:
-    """schema.table of every base table of `schemas` on the DuckDB side."""
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ...]) -> set:
     placeholders = ", ".join("?" for _ in schemas)
-    return [
+    return {
         f"{schema}.{table}"
         for schema, table in con.execute(
             "select table_schema, table_name from information_schema.tables"
-            f" where table_type = 'BASE TABLE' and table_schema in ({placeholders})"
-            " order by all",
-            list(schemas),
+            f" where table_catalog = ? and table_schema in ({placeholders})",
+            [catalog, *schemas],
         ).fetchall()
-    ]
+    }
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> list[tuple[str, str]]:
+    schema, table = name.split(".")
+    return con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_catalog = ? and table_schema = ? and table_name = ?"
+        " order by ordinal_position",
+        [catalog, schema, table],
+    ).fetchall()
 
 
 # When a build wrote a row (build_timestamp): the wall clock of each build.
@@ -43,47 +52,52 @@ BUILD_STAMPS = frozenset({"_changed_at", "_state_written_at", "_assigned_at", "_
 
 
 def table_differences(
-    duckdb_path: Path, spark_tables: Path, schemas: tuple[str, ...]
+    reference: Path, other: Path, schemas: tuple[str, ...], compare_types: bool = False
 ) -> dict[str, str]:
-    """Every table of `schemas` on the DuckDB side, with what differs on the Spark side
-    (no table, other columns, or the counts of rows only one side has; empty when
-    nothing does); the build stamps are left out."""
+    """Every base table of `schemas` in `reference`, with what differs in the relation of
+    that name (table or view) in `other`: none there, other columns (or column types,
+    `compare_types`), or the counts of rows only one side has; empty when nothing does.
+    The build stamps are left out."""
     differences = {}
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        for name in model_tables(con, schemas):
-            schema, table = name.split(".")
-            directory = spark_tables / f"{schema}.db" / table
-            if not any(directory.glob("*.parquet")):
-                differences[name] = "no Spark table"
-                continue
-            columns = con.execute(
-                "select column_name, data_type from information_schema.columns"
-                " where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
+    with duckdb.connect(str(reference), read_only=True) as con:
+        con.execute(f"attach '{other}' as other (read_only)")
+        catalog = con.execute("select current_database()").fetchone()[0]
+        base_tables = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_catalog = ? and table_type = 'BASE TABLE'",
+                [catalog],
             ).fetchall()
-            con.execute(
-                f"create or replace temp view spark_side as "
-                f"select * from read_parquet('{directory}/*.parquet')"
-            )
-            spark_columns = {row[0] for row in con.execute("describe spark_side").fetchall()}
-            if differ := sorted(spark_columns ^ {c for c, _ in columns}):
+        }
+        theirs = _relations(con, "other", schemas)
+        for name in sorted(_relations(con, catalog, schemas) & base_tables):
+            if name not in theirs:
+                differences[name] = "missing"
+                continue
+            columns = _columns(con, catalog, name)
+            other_columns = _columns(con, "other", name)
+            if compare_types and columns != other_columns:
+                differences[name] = f"columns differ: {sorted(set(columns) ^ set(other_columns))}"
+                continue
+            if differ := sorted({c for c, _ in columns} ^ {c for c, _ in other_columns}):
                 differences[name] = f"columns on one side only: {differ}"
                 continue
             select = ", ".join(_canonical(c, t) for c, t in columns if c not in BUILD_STAMPS)
-            only_duckdb, only_spark = con.execute(
+            schema, table = name.split(".")
+            mine, other_side = f'{catalog}.{schema}."{table}"', f'other.{schema}."{table}"'
+            only_reference, only_other = con.execute(
                 f"""
                 select
                     (select count(*) from (
-                        select {select} from {schema}."{table}"
-                        except all select {select} from spark_side)),
+                        select {select} from {mine} except all select {select} from {other_side})),
                     (select count(*) from (
-                        select {select} from spark_side
-                        except all select {select} from {schema}."{table}"))
+                        select {select} from {other_side} except all select {select} from {mine}))
                 """
             ).fetchone()
             differences[name] = (
-                f"{only_duckdb} rows only on DuckDB, {only_spark} only on Spark"
-                if only_duckdb or only_spark
+                f"{only_reference} rows only in {reference.name}, {only_other} only in {other.name}"
+                if only_reference or only_other
                 else ""
             )
     return differences

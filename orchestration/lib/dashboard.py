@@ -296,6 +296,13 @@ def table(name: str, title: str, header: Sequence[str], rows: Sequence[Sequence[
     )
 
 
+def _total(rows: list[dict], column: str) -> float | None:
+    """The column's sum over the rows; None (shown as –) when no row has a value, e.g.
+    churn figures on a night without a churn model."""
+    values = [r[column] for r in rows if r[column] is not None]
+    return sum(values) if values else None
+
+
 @dataclass(frozen=True)
 class Tile:
     label: str
@@ -727,23 +734,23 @@ def _sections(con: duckdb.DuckDBPyConnection, quality: Sequence[QualityResult] |
         [
             Tile(
                 "Predicted 365-day CLV",
-                sum(r["clv"] for r in segments),
+                _total(segments, "clv"),
                 fmt=fmt_usd,
                 note="scored customers",
             ),
             Tile(
                 "Expected churners",
-                sum(r["expected_churners"] for r in segments),
+                _total(segments, "expected_churners"),
                 note="sum of churn probabilities",
             ),
             Tile(
                 "High-risk customers",
-                sum(r["high_risk"] for r in segments),
+                _total(segments, "high_risk"),
                 note="risk tier high",
             ),
             Tile(
                 "CLV at high risk",
-                sum(r["clv_at_risk"] for r in segments),
+                _total(segments, "clv_at_risk"),
                 fmt=fmt_usd,
                 note="what retention could save",
             ),

@@ -31,11 +31,13 @@ def dbt_vars(
 def build_dbt_args(
     settings: Settings, scope: RunScope, run_id: str | None = None, command: str = "build"
 ) -> list[str]:
-    """`dbt build` (or `dbt test`) with the run's settings passed as vars (and
-    `--full-refresh` when a build asks for it). Unit tests check the models' code, not the
+    """`dbt build` (or `dbt test`) on the engine's target with the run's settings passed as
+    vars (and `--full-refresh` when a build asks for it). Unit tests check the models' code, not the
     night's data: they run in CI (tests/integration), not in every nightly run."""
     return [
         command,
+        "--target",
+        settings.engine,
         "--exclude-resource-type",
         "unit_test",
         *(["--full-refresh"] if scope.full_refresh and command == "build" else []),

@@ -9,7 +9,7 @@ tables as Parquet under `<root>/<schema>/<table>/`:
   mirror lacks and deletes the files of batches raw no longer holds (a reload), so a
   night writes only that night's batches;
 - every other table is one file, written again whole (they are small: the phone lookup,
-  model outputs).
+  model outputs, raw's landing accounting).
 
 A source without batches is one empty file carrying its columns, so that a reader finds
 them. The Spark side (dbt macro `register_parquet_tables`) makes each directory a view,
@@ -101,9 +101,12 @@ def mirror_warehouse(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
     the model outputs the warehouse holds; returns the tables mirrored, as schema.table."""
     from orchestration.lib.contract import SOURCES
 
+    # whole: the lookup, the model outputs and raw's landing accounting (_files, _rejects)
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables"
-        " where table_schema in ('lookup', 'ml') order by all"
+        " where table_schema in ('lookup', 'ml')"
+        " or (table_schema = 'raw' and starts_with(table_name, '_'))"
+        " order by all"
     ).fetchall()
     for schema, table in tables:
         mirror_whole(con, root, schema, table)

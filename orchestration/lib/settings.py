@@ -43,6 +43,7 @@ _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 SETTING_VARS = (
     "LANDING_DIR",
     "WAREHOUSE_DIR",
+    "WAREHOUSE_ENGINE",
     "PUBLISH_DIR",
     "GROUND_TRUTH_DIR",
     "HELD_DIR",
@@ -59,6 +60,7 @@ SETTING_VARS = (
     "DQ_CHUNK_ROWS",
     "INGEST_",
     "DUCKDB_",
+    "SPARK_",
     "QUARANTINE_",
     "IDENTITY_",
     "RECON_",
@@ -154,6 +156,29 @@ class DuckDBLimits:
         }
 
 
+# The engines dbt builds the warehouse on: each is a target of dbt_project/profiles.yml.
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class SparkLimits:
+    """The local SparkSession of the `spark` target (profiles.yml): cores it runs on,
+    the driver's memory, and the partitions of a shuffle (a few per core for data of
+    one machine; a cluster wants more)."""
+
+    cores: int = 2
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 4
+
+    def env(self) -> dict[str, str]:
+        """What profiles.yml reads."""
+        return {
+            "SPARK_CORES": str(self.cores),
+            "SPARK_DRIVER_MEMORY": self.driver_memory,
+            "SPARK_SHUFFLE_PARTITIONS": str(self.shuffle_partitions),
+        }
+
+
 @dataclass(frozen=True)
 class PhoneRegions:
     """The ISO-3166 region whose numbering plan a source's phones are read in when they
@@ -240,6 +265,9 @@ class Settings:
     k_anonymity: int = 10
     # A command handed each failure alert on stdin (ALERT_COMMAND), or None.
     alert_command: str | None = None
+    # What dbt builds on (WAREHOUSE_ENGINE, one of ENGINES; orchestration/lib/engines.py).
+    engine: str = "duckdb"
+    spark: SparkLimits = field(default_factory=SparkLimits)
 
     @property
     def warehouse_path(self) -> Path:
@@ -290,11 +318,12 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """What profiles.yml and the macros read: where the warehouse and its Parquet copies
-        are, and the DuckDB limits. The run's dates reach dbt as --vars only."""
+        are, and the DuckDB and Spark limits. The run's dates reach dbt as --vars only."""
         return {
             "WAREHOUSE_DIR": str(self.warehouse_dir),
             "PARQUET_DIR": str(self.parquet_dir),
             **self.duckdb.env(),
+            **self.spark.env(),
         }
 
 
@@ -348,6 +377,21 @@ def _memory_limit(env: Mapping[str, str]) -> str:
     if share:
         raise ValueError(f"DUCKDB_MEMORY_LIMIT={value!r}: a share of RAM is between 0 and 100 %")
     return f"{parse_bytes('DUCKDB_MEMORY_LIMIT', value)}B"
+
+
+def _engine(env: Mapping[str, str]) -> str:
+    engine = (env.get("WAREHOUSE_ENGINE") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"WAREHOUSE_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
+    return engine
+
+
+def _spark_memory(env: Mapping[str, str]) -> str:
+    """SPARK_DRIVER_MEMORY as the JVM takes it: a number and a unit (`4g`, `512m`)."""
+    value = (env.get("SPARK_DRIVER_MEMORY") or SparkLimits.driver_memory).strip().lower()
+    if not re.fullmatch(r"[1-9]\d*[kmgt]", value):
+        raise ValueError(f"SPARK_DRIVER_MEMORY={value!r} is not a size such as 4g or 512m")
+    return value
 
 
 def _quarantine_rules(env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -447,4 +491,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_provider_rules=_on_off(env, "EMAIL_PROVIDER_RULES"),
         k_anonymity=_number(env, "K_ANONYMITY", str(Settings.k_anonymity), int, 2, 1_000_000),
         alert_command=env.get("ALERT_COMMAND") or None,
+        engine=_engine(env),
+        spark=SparkLimits(
+            cores=_number(env, "SPARK_CORES", str(SparkLimits.cores), int, 1, 1024),
+            driver_memory=_spark_memory(env),
+            shuffle_partitions=_number(
+                env,
+                "SPARK_SHUFFLE_PARTITIONS",
+                str(SparkLimits.shuffle_partitions),
+                int,
+                1,
+                100_000,
+            ),
+        ),
     )

@@ -122,6 +122,15 @@ def test_tiles_colour_the_delta_by_what_is_better():
     )
 
 
+def test_a_total_without_any_value_is_missing_not_zero():
+    """Churn figures on a night without a churn model: every segment's value is NULL."""
+    segments = [{"clv": 10.0, "risk": None}, {"clv": 2.5, "risk": None}]
+    assert dashboard._total(segments, "clv") == 12.5
+    assert dashboard._total(segments, "risk") is None
+    assert dashboard._total([{"risk": None}, {"risk": 0.25}], "risk") == 0.25
+    assert ">–<" in kpi_tile(Tile("Expected churners", dashboard._total(segments, "risk")))
+
+
 def test_a_table_row_is_a_mark():
     html = table("t", "T", ["channel", "revenue"], [["web", "$1.00"], ["app", "$2.00"]])
     assert html.count('<tr class="mark">') == 2 and 'data-points="2"' in html

@@ -147,23 +147,27 @@ def test_ingestion_and_the_nightly_job_are_partitioned_by_delivery_day():
     assert request.partition_key == (day - timedelta(days=1)).date().isoformat()
 
 
-def test_the_manifest_is_parsed_again_only_when_the_project_changed(tmp_path, monkeypatch):
+def test_the_manifest_is_parsed_again_only_when_the_project_or_the_engine_changed(
+    tmp_path, monkeypatch
+):
     models, manifest = tmp_path / "models", tmp_path / "target" / "manifest.json"
     models.mkdir()
     (models / "a.sql").write_text("select 1")
     monkeypatch.setattr(project, "PARSED_PATHS", (models,))
     monkeypatch.setattr(project, "dbt_project", SimpleNamespace(manifest_path=manifest))
-    assert not project.manifest_is_current()  # none yet
+    assert not project.manifest_is_current("duckdb")  # none yet
     manifest.parent.mkdir()
-    manifest.write_text("{}")
+    parsed = '{"metadata": {"dbt_version": "1.11", "adapter_type": "duckdb", "env": {}}}'
+    manifest.write_text(parsed)
     os.utime(models / "a.sql", (1, 1))
     os.utime(models, (1, 1))
-    assert not project.manifest_is_current()  # a target/ of before the semantic manifest
+    assert not project.manifest_is_current("duckdb")  # a target/ of before the semantic manifest
     for name in project.PARSE_OUTPUTS:
-        (manifest.parent / name).write_text("{}")
-    assert project.manifest_is_current()
+        (manifest.parent / name).write_text(parsed if name == "manifest.json" else "{}")
+    assert project.manifest_is_current("duckdb")
+    assert not project.manifest_is_current("spark")  # parsed for the other engine
     (models / "a.sql").write_text("select 2")  # edited after the parse
-    assert not project.manifest_is_current()
+    assert not project.manifest_is_current("duckdb")
 
 
 def test_the_dashboard_is_built_after_publishing():

@@ -4,10 +4,12 @@ import re
 from datetime import date
 
 import pytest
+import yaml
 
 from orchestration.lib.dbt_args import build_dbt_args
 from orchestration.lib.run_scope import RunScope
 from orchestration.lib.settings import (
+    ENGINES,
     REPO_ROOT,
     DuckDBLimits,
     IngestLimits,
@@ -66,6 +68,8 @@ def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
     scope = RunScope(date(2026, 6, 30), date(2026, 6, 28), date(2026, 6, 29))
     assert build_dbt_args(load_settings(), scope) == [
         "build",
+        "--target",
+        "duckdb",
         "--exclude-resource-type",
         "unit_test",
         "--vars",
@@ -74,7 +78,7 @@ def test_dbt_args_carry_the_run_scope_time_zone_and_horizon(clean_env):
         '"reporting_tz": "Europe/Paris", "window_end": "2026-06-29", '
         '"window_start": "2026-06-28"}',
     ]
-    assert json.loads(build_dbt_args(load_settings(), RunScope(date(2026, 6, 30)), "r-42")[4]) == {
+    assert json.loads(build_dbt_args(load_settings(), RunScope(date(2026, 6, 30)), "r-42")[6]) == {
         "as_of_date": "2026-06-30",
         "churn_horizon_days": 60,
         "churn_refit_days": 1,
@@ -158,9 +162,34 @@ def test_limits_are_read_with_units_and_reach_dbt(clean_env, tmp_path):
     assert load_settings().duckdb.memory_limit == "25%"
 
 
+def test_the_engine_picks_the_dbt_target_and_spark_limits_reach_dbt(clean_env):
+    assert load_settings().engine == "duckdb"
+    clean_env.setenv("WAREHOUSE_ENGINE", "Spark")
+    clean_env.setenv("SPARK_CORES", "8")
+    clean_env.setenv("SPARK_DRIVER_MEMORY", "12G")
+    settings = load_settings()
+    assert build_dbt_args(settings, RunScope(date(2026, 6, 30)))[1:3] == ["--target", "spark"]
+    env = settings.dbt_env()
+    assert (env["SPARK_CORES"], env["SPARK_DRIVER_MEMORY"], env["SPARK_SHUFFLE_PARTITIONS"]) == (
+        "8",
+        "12g",
+        "4",
+    )
+    # every engine is a target of the profile dbt reads
+    profile = yaml.safe_load((REPO_ROOT / "dbt_project" / "profiles.yml").read_text())
+    assert set(profile["omnichannel_warehouse"]["outputs"]) == set(ENGINES)
+
+
 @pytest.mark.parametrize(
     ("var", "value", "message"),
     [
+        (
+            "WAREHOUSE_ENGINE",
+            "snowflake",
+            "WAREHOUSE_ENGINE='snowflake' is not one of duckdb, spark",
+        ),
+        ("SPARK_CORES", "0", "SPARK_CORES='0' is outside 1..1024"),
+        ("SPARK_DRIVER_MEMORY", "4 GB", "SPARK_DRIVER_MEMORY='4 gb' is not a size such as 4g"),
         ("INGEST_MAX_FILE_BYTES", "lots", "INGEST_MAX_FILE_BYTES='lots' is not a size"),
         ("INGEST_MAX_LINE_BYTES", "0", "INGEST_MAX_LINE_BYTES='0' is not a size"),
         ("DUCKDB_MEMORY_LIMIT", "150%", "a share of RAM is between 0 and 100 %"),

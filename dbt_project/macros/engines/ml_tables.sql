@@ -62,3 +62,10 @@
     {#- added after the table's first release: warehouses created before get it here -#}
     alter table ml.churn_model_metrics add column if not exists calibration_error double;
 {%- endmacro %}
+
+{#- The same, run at once on the target: `dbt run-operation create_ml_tables_now
+    --target duckdb` (a hook runs the text create_ml_tables returns; an operation only
+    renders it). The pipeline on Spark does this on a warehouse file without them. -#}
+{% macro create_ml_tables_now() -%}
+    {%- do run_query(create_ml_tables()) -%}
+{%- endmacro %}

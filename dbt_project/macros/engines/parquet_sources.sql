@@ -19,7 +19,7 @@
 {% macro spark__register_parquet_sources() -%}
     {%- if execute -%}
         {%- for source in graph.sources.values()
-            if source.source_name in ('raw', 'lookup', 'ml') and not source.name.startswith('_') -%}
+            if source.source_name in ('raw', 'lookup', 'ml') -%}
             {%- do run_query('create schema if not exists ' ~ source.schema) -%}
             {%- do run_query(
                 'create or replace view ' ~ source.schema ~ '.' ~ source.identifier

@@ -31,7 +31,14 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_asse
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SettingsResource
 from orchestration.lib.dbt_args import build_dbt_args
+from orchestration.lib.engines import (
+    copy_sources_for_spark,
+    expose_spark_tables,
+    has_ml_tables,
+    spark_tables_dir,
+)
 from orchestration.lib.publish import PublishedMart, mart_nodes, marts_to_publish
+from orchestration.lib.settings import Settings
 from orchestration.lib.sql import scalar
 from orchestration.project import dbt_project, load_manifest
 
@@ -200,12 +207,27 @@ def _check_run_context(context: dg.AssetExecutionContext, values, as_of: date) -
         )
 
 
+def _prepare_spark_sources(dbt: DbtCliResource, values: Settings) -> None:
+    """The tables Python writes, copied to the Parquet Spark reads. On a warehouse no dbt
+    build has created the ml tables in yet, their DDL (macro create_ml_tables, which the
+    DuckDB target runs at every start) is run on the warehouse file first."""
+    with values.duckdb.connect(values.warehouse_path, read_only=True) as con:
+        has_ml = has_ml_tables(con)
+    if not has_ml:
+        dbt.cli(["run-operation", "create_ml_tables_now", "--target", "duckdb"]).wait()
+    with values.duckdb.connect(values.warehouse_path, read_only=True) as con:
+        copy_sources_for_spark(con, values.parquet_dir)
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     scope = settings.scope(context)
     values = settings.settings
-    _check_run_context(context, values, scope.as_of_date)
-    # profiles.yml reads WAREHOUSE_DIR and the DuckDB limits: hand dbt what Dagster uses.
+    # profiles.yml reads WAREHOUSE_DIR and the DuckDB and Spark limits: hand dbt what
+    # Dagster uses.
     os.environ.update(values.dbt_env())
+    if values.engine == "spark":
+        _prepare_spark_sources(dbt, values)
+    _check_run_context(context, values, scope.as_of_date)
     args = build_dbt_args(values, scope, context.run.run_id, command=_dbt_command(context))
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     model_tests = translator.model_tests(invocation.manifest, dbt_project)
@@ -229,8 +251,12 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Set
             target_path=invocation.target_path,
             project=dbt_project,
         )
-    # dbt has exited: the file is free to read (DuckDB has one writer process at a time)
-    with values.duckdb.connect(values.warehouse_path, read_only=True) as con:
+    # dbt has exited: the file is free (DuckDB has one writer process at a time)
+    with values.duckdb.connect(values.warehouse_path, read_only=values.engine != "spark") as con:
+        if values.engine == "spark":
+            expose_spark_tables(
+                con, invocation.manifest["nodes"].values(), spark_tables_dir(values.warehouse_dir)
+            )
         yield from with_table_metadata(events, con, invocation.manifest)
     yield from dbt_tests_verdicts(context.selected_asset_check_keys, model_tests, test_results)
     if not invocation.is_successful():

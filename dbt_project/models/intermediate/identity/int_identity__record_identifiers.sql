@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=python_read_materialization()) }}
 
 -- Each normalised identifier a record carries now, namespaced (the current rows of
 -- int_identity__record_identifier_states). Blocklisted placeholders are kept here,

@@ -16,3 +16,18 @@
 {% macro spark__stateful_materialization() -%}
     {{ return('table') }}
 {%- endmacro %}
+
+{#- A model the Python side reads (the reconciliation) that needs no table of its own on
+    DuckDB, where Python queries the same database: a view there. On Spark Python reads
+    a model's Parquet files (orchestration/lib/engines.py), which a view has none of. -#}
+{% macro python_read_materialization() -%}
+    {{ return(adapter.dispatch('python_read_materialization')()) }}
+{%- endmacro %}
+
+{% macro default__python_read_materialization() -%}
+    {{ return('view') }}
+{%- endmacro %}
+
+{% macro spark__python_read_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
