@@ -262,8 +262,12 @@ def _validate_suite(
             suite.select_sql(columns, " and ".join(f"({w})" for w in (where, in_part) if w))
         ).df()
         name = run_id if parts == 1 else f"{run_id} part {part + 1} of {parts}"
+        # BASIC: the counts and a sample of unexpected values, all that is stored; GX's
+        # default (SUMMARY) also counts each unexpected value, a third of its time here.
         outcome = definition.run(
-            batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=name)
+            batch_parameters={"dataframe": frame},
+            run_id=RunIdentifier(run_name=name),
+            result_format="BASIC",
         )
         del frame
         outcomes.append(outcome.results)
