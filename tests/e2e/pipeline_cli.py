@@ -24,19 +24,21 @@ def isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def cli(env: dict[str, str], *args: str, module: str = "orchestration.cli"):
+def cli(env: dict[str, str], *args: str, module: str = "orchestration.cli", timeout: float = 900):
     """The command's completed process, whatever its exit code."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
 
 
-def run_cli(env: dict[str, str], *args: str, module: str = "orchestration.cli"):
-    result = cli(env, *args, module=module)
+def run_cli(
+    env: dict[str, str], *args: str, module: str = "orchestration.cli", timeout: float = 900
+):
+    result = cli(env, *args, module=module, timeout=timeout)
     assert result.returncode == 0, (
         f"{module} {args} failed:\n{result.stdout}\n{result.stderr[-5000:]}"
     )
