@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
-
 import dagster as dg
 
 from orchestration.defs.identity.assets import phone_numbers
@@ -24,6 +21,7 @@ from orchestration.defs.quality.identity import identity_checks, identity_resolu
 from orchestration.defs.quality.reconciliation import reconciliation_checks
 from orchestration.defs.resources import build_resources
 from orchestration.defs.transform.assets import dbt_customer_marts, dbt_warehouse
+from orchestration.lib.memory import exclude_loaded_objects
 
 defs = dg.Definitions(
     assets=[
@@ -50,9 +48,4 @@ defs = dg.Definitions(
     resources=build_resources(),
 )
 
-# What is loaded by now (libraries, definitions, the dbt manifest) lives as long as the
-# process: frozen, it is left out of the collection after every step
-# (orchestration/lib/memory), which otherwise scans it each time (half a second a step).
-# Unfrozen at exit, so that it is torn down as usual (DuckDB reports what is not).
-gc.freeze()
-atexit.register(gc.unfreeze)
+exclude_loaded_objects()

@@ -24,7 +24,16 @@ def isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def cli(env: dict[str, str], *args: str, module: str = "orchestration.cli", timeout: float = 900):
+# A pipeline run on the tests' small data sets, on a loaded machine.
+CLI_TIMEOUT_S = 900
+
+
+def cli(
+    env: dict[str, str],
+    *args: str,
+    module: str = "orchestration.cli",
+    timeout: float = CLI_TIMEOUT_S,
+):
     """The command's completed process, whatever its exit code."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -36,7 +45,10 @@ def cli(env: dict[str, str], *args: str, module: str = "orchestration.cli", time
 
 
 def run_cli(
-    env: dict[str, str], *args: str, module: str = "orchestration.cli", timeout: float = 900
+    env: dict[str, str],
+    *args: str,
+    module: str = "orchestration.cli",
+    timeout: float = CLI_TIMEOUT_S,
 ):
     result = cli(env, *args, module=module, timeout=timeout)
     assert result.returncode == 0, (
