@@ -56,8 +56,8 @@ chromium:
 
 # Two workers: most tests wait on one single-threaded dbt or Dagster process, so a
 # second one uses the other core. Tests that share a fixture run in one worker
-# (tests/conftest.py), started in the order collected: the longest, the shared clean
-# run and the e2e pipeline, first. TEST_WORKERS=0 runs them in this process.
+# (tests/conftest.py), the longest started first (FIRST_MODULES there). TEST_WORKERS=0
+# runs them in this process.
 TEST_WORKERS ?= 2
 test: install chromium java $(COMPAT_READERS)/.installed
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --no-loadscope-reorder --durations=25

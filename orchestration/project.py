@@ -10,13 +10,17 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.lib.settings import REPO_ROOT, load_settings
+from orchestration.lib.settings import REPO_ROOT, dbt_target_path, load_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # The dbt installed beside this interpreter, whether or not the venv is on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=dbt_target_path(load_settings().engine),
+)
 
 
 def dbt_cli() -> DbtCliResource:
@@ -40,13 +44,20 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 PARSE_OUTPUTS = ("manifest.json", PARTIAL_PARSE, "semantic_manifest.json")
 
 
+def engine_target(engine: str) -> Path:
+    """The directory dbt parses into for `engine` (settings.dbt_target_path)."""
+    return DBT_PROJECT_DIR / dbt_target_path(engine)
+
+
 def manifest_is_current(engine: str) -> bool:
-    """Every parse output exists, the manifest was parsed for `engine` (configs differ
-    by engine, e.g. a stateful model is incremental on DuckDB and a table on Spark), and
-    no file dbt parses changed after it was written."""
-    manifest = dbt_project.manifest_path
-    if not all((manifest.parent / name).exists() for name in PARSE_OUTPUTS):
+    """Every parse output exists in the engine's target directory, its manifest was
+    parsed for `engine` (configs differ by engine, e.g. a stateful model is incremental
+    on DuckDB and a table on Spark), and no file dbt parses changed after it was
+    written."""
+    target = engine_target(engine)
+    if not all((target / name).exists() for name in PARSE_OUTPUTS):
         return False
+    manifest = target / "manifest.json"
     written = manifest.stat().st_mtime
     files = (f for path in PARSED_PATHS for f in (path, *path.rglob("*")))
     if not all(f.stat().st_mtime <= written for f in files):
@@ -61,8 +72,9 @@ def prepare_manifest(
     force: bool = False, dbt_vars: dict | None = None, engine: str | None = None
 ) -> None:
     """Parse the dbt project for `engine` (the profile's target of that name; default
-    the WAREHOUSE_ENGINE setting) into target/manifest.json when there is none, it was
-    parsed for another engine, or the project changed since (or always, `force`).
+    the WAREHOUSE_ENGINE setting) into its target directory (`engine_target`) when that
+    holds no manifest, one parsed for another engine, or one older than a project file
+    (or always, `force`).
 
     `prepare_if_dev()` only parses under `dagster dev`; runs, tests and the CLI call
     this so that a fresh clone (no manifest yet) or an edited model is picked up.
@@ -74,7 +86,7 @@ def prepare_manifest(
         args = ["parse", "--quiet", "--target", engine]
         if dbt_vars:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
-        target = dbt_project.manifest_path.parent
+        target = engine_target(engine)
         # Parsed aside and moved in whole: another process (the UI, a second run, a
         # parallel test) may be reading target/ meanwhile.
         target.mkdir(parents=True, exist_ok=True)
@@ -87,7 +99,7 @@ def prepare_manifest(
 
 
 def load_manifest() -> dict:
-    """The parsed project (target/manifest.json), parsed first if out of date."""
+    """The parsed project for the WAREHOUSE_ENGINE setting, parsed first if out of date."""
     prepare_manifest()
     return json.loads(dbt_project.manifest_path.read_text())
 

@@ -4,7 +4,8 @@
 
 Defaults to the latest run of $DAGSTER_HOME (the settings' default otherwise). Step
 durations come from the run's event log; dbt node times from the run_results.json
-each dbt step left under dbt_project/target/<step>-<run id prefix>-*/. `make bench`
+each dbt step left in its engine's target directory (dbt_project/target/ on DuckDB,
+dbt_project/target/spark/ on Spark), in <step>-<run id prefix>-*/. `make bench`
 prints this after every pipeline run it measures.
 """
 
@@ -15,9 +16,9 @@ import json
 import os
 from pathlib import Path
 
-from orchestration.lib.settings import REPO_ROOT, load_settings
+from orchestration.lib.settings import ENGINES, REPO_ROOT, dbt_target_path, load_settings
 
-DBT_TARGET = REPO_ROOT / "dbt_project" / "target"
+DBT_TARGETS = [REPO_ROOT / "dbt_project" / dbt_target_path(engine) for engine in ENGINES]
 
 
 def step_durations(dagster_home: Path, run_id: str | None) -> tuple[str, list[tuple[str, float]]]:
@@ -43,7 +44,8 @@ def step_durations(dagster_home: Path, run_id: str | None) -> tuple[str, list[tu
 def dbt_node_times(run_id: str) -> list[tuple[str, str, float]]:
     """(dbt step, node, seconds) from every dbt invocation of the run."""
     rows = []
-    for results in sorted(DBT_TARGET.glob(f"*-{run_id[:7]}-*/run_results.json")):
+    pattern = f"*-{run_id[:7]}-*/run_results.json"
+    for results in sorted(r for target in DBT_TARGETS for r in target.glob(pattern)):
         step = results.parent.name.rsplit("-", 2)[0]
         for node in json.loads(results.read_text())["results"]:
             rows.append((step, node["unique_id"].split(".", 2)[-1], node["execution_time"]))

@@ -160,6 +160,14 @@ class DuckDBLimits:
 ENGINES = ("duckdb", "spark")
 
 
+def dbt_target_path(engine: str) -> Path:
+    """Where dbt parses and builds for `engine`, relative to the dbt project: each engine
+    its own, so that runs on both in one checkout never read the other's manifest (its
+    configs differ by engine). DuckDB, the default, keeps dbt's `target/`, the only
+    place MetricFlow's `mf` reads the semantic manifest from."""
+    return Path("target") if engine == ENGINES[0] else Path("target") / engine
+
+
 @dataclass(frozen=True)
 class SparkLimits:
     """The local SparkSession of the `spark` target (profiles.yml): cores it runs on,
@@ -318,8 +326,10 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """What profiles.yml and the macros read: where the warehouse and its Parquet copies
-        are, and the DuckDB and Spark limits. The run's dates reach dbt as --vars only."""
+        are, and the DuckDB and Spark limits; and to dbt and dagster-dbt, the engine's
+        target directory. The run's dates reach dbt as --vars only."""
         return {
+            "DBT_TARGET_PATH": str(dbt_target_path(self.engine)),
             "WAREHOUSE_DIR": str(self.warehouse_dir),
             "PARQUET_DIR": str(self.parquet_dir),
             **self.duckdb.env(),

@@ -57,6 +57,11 @@ class PipelineProcess:
             self._kill_group()
         return False
 
+    def stop(self) -> None:
+        """Kill the run's group if it is still going (a fixture's teardown)."""
+        if self.proc.poll() is None:
+            self._kill_group()
+
     def finish(self, timeout: float) -> int | None:
         """The exit code, or None if the run had not ended after `timeout` s (it is killed)."""
         try:

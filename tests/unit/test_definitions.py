@@ -2,7 +2,6 @@
 
 import os
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import dagster as dg
 
@@ -154,7 +153,7 @@ def test_the_manifest_is_parsed_again_only_when_the_project_or_the_engine_change
     models.mkdir()
     (models / "a.sql").write_text("select 1")
     monkeypatch.setattr(project, "PARSED_PATHS", (models,))
-    monkeypatch.setattr(project, "dbt_project", SimpleNamespace(manifest_path=manifest))
+    monkeypatch.setattr(project, "DBT_PROJECT_DIR", tmp_path)
     assert not project.manifest_is_current("duckdb")  # none yet
     manifest.parent.mkdir()
     parsed = '{"metadata": {"dbt_version": "1.11", "adapter_type": "duckdb", "env": {}}}'
@@ -165,7 +164,14 @@ def test_the_manifest_is_parsed_again_only_when_the_project_or_the_engine_change
     for name in project.PARSE_OUTPUTS:
         (manifest.parent / name).write_text(parsed if name == "manifest.json" else "{}")
     assert project.manifest_is_current("duckdb")
-    assert not project.manifest_is_current("spark")  # parsed for the other engine
+    assert not project.manifest_is_current("spark")  # each engine parses into its own target
+    spark = tmp_path / "target" / "spark"
+    spark.mkdir()
+    for name in project.PARSE_OUTPUTS:
+        (spark / name).write_text(parsed if name == "manifest.json" else "{}")
+    assert not project.manifest_is_current("spark")  # one parsed for the other engine
+    (spark / "manifest.json").write_text(parsed.replace('"duckdb"', '"spark"'))
+    assert project.manifest_is_current("spark")
     (models / "a.sql").write_text("select 2")  # edited after the parse
     assert not project.manifest_is_current("duckdb")
 
