@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.e2e.pipeline_cli import (
@@ -28,9 +30,10 @@ CLEAN_RUN_MODULES = (
 
 
 # Started first under `make test`'s workers, longest first: the e2e pipeline (whose Spark
-# nightly runs beside its other tests), the shared clean run with its crash chain, CDNOW.
-# The other modules keep the order collected and fill in as workers free up.
-FIRST_MODULES = ("tests/e2e/test_pipeline.py", *CLEAN_RUN_MODULES, "tests/e2e/test_cdnow.py")
+# nightly runs beside its other tests), the shared clean run (whose crash chain runs
+# beside the tests that do not need it, which therefore come first), CDNOW. The other
+# modules keep the order collected and fill in as workers free up.
+FIRST_GROUPS = (("tests/e2e/test_pipeline.py",), CLEAN_RUN_MODULES, ("tests/e2e/test_cdnow.py",))
 
 
 def _module(item) -> str:
@@ -38,11 +41,12 @@ def _module(item) -> str:
 
 
 def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
+    def rank(item) -> tuple[int, bool]:
         module = _module(item)
-        return FIRST_MODULES.index(module) if module in FIRST_MODULES else len(FIRST_MODULES)
+        group = next((i for i, g in enumerate(FIRST_GROUPS) if module in g), len(FIRST_GROUPS))
+        return group, "crash_chain" in item.fixturenames
 
-    items.sort(key=rank)  # stable: each module's tests keep their order
+    items.sort(key=rank)  # stable: otherwise in the order collected
 
 
 def pytest_itemcollected(item):
@@ -80,8 +84,24 @@ def clean_run(tmp_path_factory) -> CleanRun:
 
 
 @pytest.fixture(scope="session")
-def crash_chain(clean_run, tmp_path_factory) -> Chain:
+def crash_chain_started(clean_run, tmp_path_factory):
+    """The crash chain, run in a thread of this process from the moment the clean run is
+    done: its four runs take longer than all the other clean-run tests, which run
+    meanwhile (it works on its own copy of the clean state)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(run_chain, clean_run, tmp_path_factory.mktemp("crash") / "root")
+
+
+@pytest.fixture(autouse=True)
+def _start_the_crash_chain_with_the_clean_run(request):
+    selected = any("crash_chain" in item.fixturenames for item in request.session.items)
+    if selected and "clean_run" in request.fixturenames:
+        request.getfixturevalue("crash_chain_started")
+
+
+@pytest.fixture(scope="session")
+def crash_chain(crash_chain_started) -> Chain:
     """Kills at three points of runs on a copy of the clean state without its warehouse,
     then a run to the end: the crash tests' subject, and the build from scratch that
     the clean run's nights are compared with."""
-    return run_chain(clean_run, tmp_path_factory.mktemp("crash") / "root")
+    return crash_chain_started.result()

@@ -171,12 +171,17 @@ def dbt_target_path(engine: str) -> Path:
 @dataclass(frozen=True)
 class SparkLimits:
     """The local SparkSession of the `spark` target (profiles.yml): cores it runs on,
-    the driver's memory, and the partitions of a shuffle (a few per core for data of
-    one machine; a cluster wants more)."""
+    the driver's memory, the partitions of a shuffle (a few per core for data of one
+    machine; a cluster wants more) and the driver JVM's options. By default the JVM
+    compiles with its quick compiler alone and collects with one thread: a dbt build is
+    hundreds of short queries, and the optimising compiler's and the parallel
+    collector's threads took a quarter of the CPU on 2 cores (docs/benchmarks.md);
+    empty, the JVM's own defaults."""
 
     cores: int = 2
     driver_memory: str = "4g"
     shuffle_partitions: int = 4
+    java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
     def env(self) -> dict[str, str]:
         """What profiles.yml reads."""
@@ -184,6 +189,7 @@ class SparkLimits:
             "SPARK_CORES": str(self.cores),
             "SPARK_DRIVER_MEMORY": self.driver_memory,
             "SPARK_SHUFFLE_PARTITIONS": str(self.shuffle_partitions),
+            "SPARK_DRIVER_JAVA_OPTIONS": self.java_options,
         }
 
 
@@ -513,5 +519,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 1,
                 100_000,
             ),
+            java_options=env.get("SPARK_DRIVER_JAVA_OPTIONS", SparkLimits.java_options).strip(),
         ),
     )

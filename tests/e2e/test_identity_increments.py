@@ -14,7 +14,6 @@ logged that id as merged into another.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -51,21 +50,21 @@ def test_the_second_night_published_the_marts_kept_by_key_by_key(clean_run):
     """The proof below covers the copy-and-update publish: the second night updated the
     marts dbt keeps by key in a copy of the first night's file."""
     import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
 
     from orchestration.defs.transform.assets import marts_replaced_by_key
 
     run_id = re.search(r"^run (\S+) \(nightly\): ", clean_run.nights.second_stdout, re.M)[1]
-    os.environ["DAGSTER_HOME"] = str(clean_run.root / "dagster")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-            (published,) = [
-                e.asset_materialization
-                for e in events
-                if e.asset_materialization.asset_key == dg.AssetKey(["publish", "marts_duckdb"])
-            ]
-    finally:
-        del os.environ["DAGSTER_HOME"]
+    # the instance of that root, not through DAGSTER_HOME: the crash chain's thread reads
+    # this process's environment meanwhile
+    ref = InstanceRef.from_dir(str(clean_run.root / "dagster"))
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        (published,) = [
+            e.asset_materialization
+            for e in events
+            if e.asset_materialization.asset_key == dg.AssetKey(["publish", "marts_duckdb"])
+        ]
     assert published.metadata["tables_by_key"].value == sorted(marts_replaced_by_key())
     assert sorted(marts_replaced_by_key()) == ["fct_customer_journeys", "fct_touchpoints"]
 
