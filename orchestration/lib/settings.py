@@ -172,16 +172,14 @@ def dbt_target_path(engine: str) -> Path:
 class SparkLimits:
     """The local SparkSession of the `spark` target (profiles.yml): cores it runs on,
     the driver's memory, the partitions of a shuffle (a few per core for data of one
-    machine; a cluster wants more) and the driver JVM's options. By default the JVM
-    compiles with its quick compiler alone and collects with one thread: a dbt build is
-    hundreds of short queries, and the optimising compiler's and the parallel
-    collector's threads took a quarter of the CPU on 2 cores (docs/benchmarks.md);
-    empty, the JVM's own defaults."""
+    machine; a cluster wants more) and the driver JVM's options (none by default).
+    `-XX:TieredStopAtLevel=1 -XX:+UseSerialGC` took a quarter less CPU on dbt's short
+    queries on 2 cores, but one run with it failed inside the JVM (docs/benchmarks.md)."""
 
     cores: int = 2
     driver_memory: str = "4g"
     shuffle_partitions: int = 4
-    java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    java_options: str = ""
 
     def env(self) -> dict[str, str]:
         """What profiles.yml reads."""

@@ -175,9 +175,9 @@ def test_the_engine_picks_the_dbt_target_and_spark_limits_reach_dbt(clean_env):
         "12g",
         "4",
     )
-    assert env["SPARK_DRIVER_JAVA_OPTIONS"] == "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-    clean_env.setenv("SPARK_DRIVER_JAVA_OPTIONS", "")  # the JVM's own defaults
-    assert load_settings().dbt_env()["SPARK_DRIVER_JAVA_OPTIONS"] == ""
+    assert env["SPARK_DRIVER_JAVA_OPTIONS"] == ""  # the JVM's own defaults
+    clean_env.setenv("SPARK_DRIVER_JAVA_OPTIONS", " -XX:+UseSerialGC ")
+    assert load_settings().dbt_env()["SPARK_DRIVER_JAVA_OPTIONS"] == "-XX:+UseSerialGC"
     # each engine parses and builds in its own target directory, DuckDB in dbt's default
     assert env["DBT_TARGET_PATH"] == "target/spark"
     clean_env.setenv("WAREHOUSE_ENGINE", "duckdb")
