@@ -56,7 +56,7 @@ chromium:
 
 # Two workers: most tests wait on one single-threaded dbt or Dagster process, so a
 # second one uses the other core. Tests that share a fixture run in one worker
-# (tests/conftest.py), the longest started first (FIRST_MODULES there). TEST_WORKERS=0
+# (tests/conftest.py), the longest started first (FIRST_GROUPS there). TEST_WORKERS=0
 # runs them in this process.
 TEST_WORKERS ?= 2
 test: install chromium java $(COMPAT_READERS)/.installed
