@@ -237,8 +237,15 @@ def _column_expectations(test: dict, seeds: dict[str, dict]) -> list[Expect]:
     severity = _severity(test)
     column = kwargs.get("column_name")
     if kind == "column_rules":
-        return [not_null(c, severity) for c in kwargs.get("not_null", [])] + [
-            between(c, 0, severity=severity) for c in kwargs.get("not_negative", [])
+        ranges = kwargs.get("accepted_range", {})
+        return [
+            *(not_null(c, severity) for c in kwargs.get("not_null", [])),
+            *(between(c, 0, severity=severity) for c in kwargs.get("not_negative", [])),
+            *(in_set(c, v, severity) for c, v in kwargs.get("accepted_values", {}).items()),
+            *(
+                between(c, b.get("min_value"), b.get("max_value"), severity)
+                for c, b in ranges.items()
+            ),
         ]
     if kind == "not_negative":
         return [between(column, 0, severity=severity)]

@@ -444,9 +444,11 @@ def test_docs_site_describes_every_mart_and_column(warehouse, monkeypatch):
 
 
 def test_column_rules_report_each_broken_rule_with_its_rows(warehouse, tmp_path, monkeypatch):
-    """On a copy of the warehouse, two orders of stg_web__orders lose their order time
-    and one gets a negative net amount: the model's column_rules test fails with 3
-    failing rows, stored as one row per broken rule with its column and row count."""
+    """On a copy of the warehouse, two orders of stg_web__orders lose their order time, one
+    gets a negative net amount and the other a storefront outside its values, and one
+    customer_rfm row an r_score above 5: each model's column_rules test fails with the
+    number of rows breaking a rule, stored as one row per broken rule with its column and
+    row count."""
     shutil.copy(warehouse["db"], tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         first, second = (
@@ -462,15 +464,32 @@ def test_column_rules_report_each_broken_rule_with_its_rows(warehouse, tmp_path,
         con.execute(
             "update staging.stg_web__orders set net_amount = -5 where order_id = ?", [first]
         )
+        con.execute(
+            "update staging.stg_web__orders set storefront = 'kiosk' where order_id = ?",
+            [second],
+        )
+        con.execute(
+            "update marts.customer_rfm set r_score = 6 where customer_id = "
+            "(select min(customer_id) from marts.customer_rfm where r_score is not null)"
+        )
     monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
     target = tmp_path / "target"
-    selection = "stg_web__orders,test_name:column_rules"
-    _dbt("test", "--select", selection, "--store-failures", target=target, succeeds=False)
+    selection = ["stg_web__orders,test_name:column_rules", "customer_rfm,test_name:column_rules"]
+    _dbt("test", "--select", *selection, "--store-failures", target=target, succeeds=False)
     results = json.loads((target / "run_results.json").read_text())["results"]
-    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
-    assert (result["status"], result["failures"]) == ("fail", 3)
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert sorted((r["status"], r["failures"]) for r in tests) == [("fail", 1), ("fail", 4)]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        broken = con.execute(
-            f"select column_name, rule, failing_rows from {result['relation_name']}"
-        ).fetchall()
-    assert sorted(broken) == [("net_amount", "not_negative", 1), ("ordered_at", "not_null", 2)]
+        broken = [
+            row
+            for r in tests
+            for row in con.execute(
+                f"select column_name, rule, failing_rows from {r['relation_name']}"
+            ).fetchall()
+        ]
+    assert sorted(broken) == [
+        ("net_amount", "not_negative", 1),
+        ("ordered_at", "not_null", 2),
+        ("r_score", "accepted_range", 1),
+        ("storefront", "accepted_values", 1),
+    ]

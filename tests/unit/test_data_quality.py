@@ -550,7 +550,11 @@ def test_suites_are_derived_from_the_dbt_tests_of_the_manifest():
             {"combination_of_columns": ["customer_id", "visit_seq"]}, meta={"grain": True},
         ),
         _test_node("column_rules.3", model, {"not_null": ["customer_id", "visit_seq", "day"],
-                                             "not_negative": ["minutes"]}),
+                                             "not_negative": ["minutes"],
+                                             "accepted_values": {"device": ["web", "app"]},
+                                             "accepted_range": {"rating": {"max_value": 10},
+                                                                "share": {"min_value": 0,
+                                                                          "max_value": 1}}}),
         _test_node("accepted_range.4", model, {"column_name": "score", "min_value": 1,
                                                "max_value": 5}, severity="warn"),
         _test_node("accepted_values.5", model, {"column_name": "kind", "values": ["a", "b"]},
@@ -586,6 +590,12 @@ def test_suites_are_derived_from_the_dbt_tests_of_the_manifest():
         "expect_column_values_to_not_be_null(day)": (ERROR, {"column": "day"}),
         "expect_column_values_to_be_between(minutes)": (
             ERROR, {"column": "minutes", "min_value": 0, "max_value": None}),
+        "expect_column_values_to_be_in_set(device)": (
+            ERROR, {"column": "device", "value_set": ["web", "app"]}),
+        "expect_column_values_to_be_between(rating)": (
+            ERROR, {"column": "rating", "min_value": None, "max_value": 10}),
+        "expect_column_values_to_be_between(share)": (
+            ERROR, {"column": "share", "min_value": 0, "max_value": 1}),
         "expect_column_values_to_be_between(score)": (
             WARN, {"column": "score", "min_value": 1, "max_value": 5}),
         "expect_column_values_to_be_in_set(kind_where_1)": (
