@@ -56,8 +56,10 @@ def test_the_second_night_published_the_marts_kept_by_key_by_key(clean_run):
 
     run_id = re.search(r"^run (\S+) \(nightly\): ", clean_run.nights.second_stdout, re.M)[1]
     # the instance of that root, not through DAGSTER_HOME: the crash chain's thread reads
-    # this process's environment meanwhile
-    ref = InstanceRef.from_dir(str(clean_run.root / "dagster"))
+    # this process's environment meanwhile. Its storage is read with Dagster's own SQLite
+    # storage class (the same files), whose directory is given here, not by DAGSTER_HOME.
+    home = str(clean_run.root / "dagster")
+    ref = InstanceRef.from_dir(home, overrides={"storage": {"sqlite": {"base_dir": home}}})
     with dg.DagsterInstance.from_ref(ref) as instance:
         events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         (published,) = [
