@@ -320,22 +320,31 @@ def evaluate(settings: Settings, cutoff: date | None) -> int:
     return 0
 
 
-def query_metrics(settings: Settings, mf_args: list[str]) -> int:
-    """MetricFlow's `mf` command (`metrics query --metrics revenue --group-by
-    metric_time__month`) on the current warehouse: from the dbt project, whose parse
-    writes the semantic manifest `mf` reads, with the warehouse opened read-only, since
-    a query must never write to it."""
-    from orchestration.project import DBT_PROJECT_DIR, prepare_manifest
+def metricflow_env(settings: Settings) -> dict[str, str]:
+    """What MetricFlow's `mf` runs with, from the dbt project directory: the dbt settings,
+    with the warehouse opened read-only, since a query must never write to it. The
+    project's parse, which writes the semantic manifest `mf` reads, is brought up to
+    date first."""
+    from orchestration.project import prepare_manifest
 
-    if not settings.warehouse_path.exists():
-        print(f"no warehouse at {settings.warehouse_path}: run `make run` first", file=sys.stderr)
-        return 2
     prepare_manifest()
     env = settings.dbt_env()
     config = {**json.loads(env["WAREHOUSE_DUCKDB_CONFIG"]), "access_mode": "READ_ONLY"}
     env["WAREHOUSE_DUCKDB_CONFIG"] = json.dumps(config)
+    return env
+
+
+def query_metrics(settings: Settings, mf_args: list[str]) -> int:
+    """MetricFlow's `mf` command (`metrics query --metrics revenue --group-by
+    metric_time__month`) on the current warehouse (`metricflow_env`)."""
+    from orchestration.project import DBT_PROJECT_DIR
+
+    if not settings.warehouse_path.exists():
+        print(f"no warehouse at {settings.warehouse_path}: run `make run` first", file=sys.stderr)
+        return 2
+    env = {**os.environ, **metricflow_env(settings)}
     mf = Path(sys.executable).with_name("mf")
-    return subprocess.run([mf, *mf_args], cwd=DBT_PROJECT_DIR, env={**os.environ, **env}).returncode
+    return subprocess.run([mf, *mf_args], cwd=DBT_PROJECT_DIR, env=env).returncode
 
 
 def roll_back(settings: Settings) -> int:

@@ -531,18 +531,47 @@ def test_headline_numbers_match_an_independent_pandas_computation(pipeline):
 # answers must equal what the marts hold, recomputed here from the mart tables in SQL.
 
 
-def metric_layer(
-    pipeline, metrics: str, group_by: str, through: date | None = None
-) -> pd.DataFrame:
-    """The metric layer's answer as a user gets it, through `cli metrics` (`mf query`);
-    `through` keeps metric_time up to that day, as the reports stop at the as-of date."""
+# The metric layer's queries that the tests compare with the marts: metrics, group-by,
+# and whether metric_time stops at the as-of date, as the reports do.
+METRIC_QUERIES = {
+    "revenue": ("revenue,orders,aov", "metric_time__month,channel", True),
+    "roas": ("roas,cac,conversion_rate", "channel,channel__channel_group", True),
+    "cx": ("nps,csat,ces", "metric_time__month,survey_response__touchpoint", True),
+    "nps_by_segment": (
+        "nps,nps_responses,nps_promoters,nps_detractors",
+        "customer__rfm_segment,customer__channel_profile",
+        True,
+    ),
+    "points_liability": ("points_liability", "metric_time__month", False),
+    "clv": ("clv,churn_risk,customers_with_clv", "customer__rfm_segment", False),
+    "retention": (
+        "retention_rate,repeat_purchase_rate",
+        "retention_cohort_month__months_since_first_purchase,retention_cohort_month__first_channel",
+        False,
+    ),
+}
+
+
+def mf_query(name: str, as_of: date, out: Path) -> list[str]:
+    """The `mf` command line of a query of METRIC_QUERIES, its answer written to `out`."""
+    metrics, group_by, through_as_of = METRIC_QUERIES[name]
+    args = ["query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)]
+    if through_as_of:
+        args += ["--where", f"{{{{ TimeDimension('metric_time', 'day') }}}} <= '{as_of}'"]
+    return args
+
+
+@pytest.fixture(scope="module")
+def metric_answers(pipeline) -> dict[str, pd.DataFrame]:
+    """The metric layer's answer to each query: the `mf` command line `cli metrics`
+    runs, all in one process (tests/e2e/metricflow_batch.py), since `mf` takes about
+    10 s to start. The revenue test also asks `cli metrics` itself, as a user does."""
     root, env, _ = pipeline
-    out = root / "metric_query.csv"
-    args = ["metrics", "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)]
-    if through:
-        args += ["--where", f"{{{{ TimeDimension('metric_time', 'day') }}}} <= '{through}'"]
-    run_cli(env, *args)
-    return pd.read_csv(out)
+    as_of = as_of_date(pipeline)
+    answers = {name: root / f"metric_{name}.csv" for name in METRIC_QUERIES}
+    queries = [mf_query(name, as_of, out) for name, out in answers.items()]
+    run_cli(env, json.dumps(queries), module="tests.e2e.metricflow_batch")
+    return {name: pd.read_csv(out) for name, out in answers.items()}
 
 
 def mart_answer(pipeline, sql: str) -> pd.DataFrame:
@@ -572,9 +601,19 @@ def assert_same(metric: pd.DataFrame, mart: pd.DataFrame, keys: list[str], atol:
         assert not off.any(), joined.loc[off, [*keys, column, f"{column}_mart"]]
 
 
-def test_metrics_revenue_orders_and_aov_by_month_and_channel_equal_the_marts(pipeline):
+def test_metrics_revenue_orders_and_aov_by_month_and_channel_equal_the_marts(
+    pipeline, metric_answers
+):
+    root, env, _ = pipeline
     as_of = as_of_date(pipeline)
-    metric = metric_layer(pipeline, "revenue,orders,aov", "metric_time__month,channel", as_of)
+    out = root / "metric_query.csv"
+    run_cli(env, "metrics", *mf_query("revenue", as_of, out))
+    metric = pd.read_csv(out)
+    rows = list(metric.columns)  # in no particular order
+    pd.testing.assert_frame_equal(
+        metric.sort_values(rows, ignore_index=True),
+        metric_answers["revenue"].sort_values(rows, ignore_index=True),
+    )
     mart = mart_answer(
         pipeline,
         f"""
@@ -595,10 +634,8 @@ def test_metrics_revenue_orders_and_aov_by_month_and_channel_equal_the_marts(pip
     assert_same(metric, mart, keys, {"revenue": 0, "orders": 0, "aov": 0})
 
 
-def test_metrics_roas_cac_and_conversion_by_channel_equal_the_marts(pipeline):
-    metric = metric_layer(
-        pipeline, "roas,cac,conversion_rate", "channel,channel__channel_group", as_of_date(pipeline)
-    )
+def test_metrics_roas_cac_and_conversion_by_channel_equal_the_marts(pipeline, metric_answers):
+    metric = metric_answers["roas"]
     mart = mart_answer(
         pipeline,
         """
@@ -614,13 +651,10 @@ def test_metrics_roas_cac_and_conversion_by_channel_equal_the_marts(pipeline):
     )
 
 
-def test_metrics_nps_csat_and_ces_by_month_and_touchpoint_equal_rpt_cx_monthly(pipeline):
-    metric = metric_layer(
-        pipeline,
-        "nps,csat,ces",
-        "metric_time__month,survey_response__touchpoint",
-        as_of_date(pipeline),
-    )
+def test_metrics_nps_csat_and_ces_by_month_and_touchpoint_equal_rpt_cx_monthly(
+    pipeline, metric_answers
+):
+    metric = metric_answers["cx"]
     mart = mart_answer(
         pipeline,
         """
@@ -639,13 +673,10 @@ def test_metrics_nps_csat_and_ces_by_month_and_touchpoint_equal_rpt_cx_monthly(p
     )
 
 
-def test_metrics_nps_by_customer_segment_equals_rpt_nps_by_segment(pipeline):
-    metric = metric_layer(
-        pipeline,
-        "nps,nps_responses,nps_promoters,nps_detractors",
-        "customer__rfm_segment,customer__channel_profile",
-        as_of_date(pipeline),
-    ).dropna(subset=["customer__rfm_segment", "customer__channel_profile"])
+def test_metrics_nps_by_customer_segment_equals_rpt_nps_by_segment(pipeline, metric_answers):
+    metric = metric_answers["nps_by_segment"].dropna(
+        subset=["customer__rfm_segment", "customer__channel_profile"]
+    )
     mart = mart_answer(
         pipeline,
         """
@@ -663,8 +694,8 @@ def test_metrics_nps_by_customer_segment_equals_rpt_nps_by_segment(pipeline):
     assert_same(metric, mart, keys, {**counts, "nps": 0.05})
 
 
-def test_metrics_points_liability_by_month_is_the_balance_of_its_last_day(pipeline):
-    metric = metric_layer(pipeline, "points_liability", "metric_time__month")
+def test_metrics_points_liability_by_month_is_the_balance_of_its_last_day(pipeline, metric_answers):
+    metric = metric_answers["points_liability"]
     mart = mart_answer(
         pipeline,
         """
@@ -676,10 +707,8 @@ def test_metrics_points_liability_by_month_is_the_balance_of_its_last_day(pipeli
     assert_same(metric, mart, ["metric_time__month"], {"points_liability": 0})
 
 
-def test_metrics_clv_and_churn_risk_by_segment_equal_rpt_clv_by_segment(pipeline):
-    metric = metric_layer(
-        pipeline, "clv,churn_risk,customers_with_clv", "customer__rfm_segment"
-    ).dropna(subset=["customer__rfm_segment"])
+def test_metrics_clv_and_churn_risk_by_segment_equal_rpt_clv_by_segment(pipeline, metric_answers):
+    metric = metric_answers["clv"].dropna(subset=["customer__rfm_segment"])
     mart = mart_answer(
         pipeline,
         """
@@ -703,11 +732,11 @@ def test_metrics_clv_and_churn_risk_by_segment_equal_rpt_clv_by_segment(pipeline
     )
 
 
-def test_metrics_retention_and_repeat_rate_by_cohort_month_equal_the_cohort_report(pipeline):
-    group_by = (
-        "retention_cohort_month__months_since_first_purchase,retention_cohort_month__first_channel"
-    )
-    metric = metric_layer(pipeline, "retention_rate,repeat_purchase_rate", group_by)
+def test_metrics_retention_and_repeat_rate_by_cohort_month_equal_the_cohort_report(
+    pipeline, metric_answers
+):
+    group_by = METRIC_QUERIES["retention"][1]
+    metric = metric_answers["retention"]
     mart = mart_answer(
         pipeline,
         """
