@@ -43,13 +43,16 @@ CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 # first load started. The price: a failed multi-day run does not mark its days failed in
 # the UI (the run itself is). Set for this process and what it starts (`make ui`).
 PLAN_WINDOWS_AS_ONE = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+# A step over a window of days hands its materializations (one per day) to the storage in
+# batches of up to this many, which orchestration/instance.py writes in one transaction.
+STORE_WINDOWS_IN_BATCHES = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 
 
 def prepare_dagster_home(settings: Settings) -> None:
     """Point Dagster at $DAGSTER_HOME (absolute) and give it our instance settings."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    os.environ.update(PLAN_WINDOWS_AS_ONE)
+    os.environ.update({**PLAN_WINDOWS_AS_ONE, **STORE_WINDOWS_IN_BATCHES})
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
         shutil.copyfile(Path(__file__).with_name("dagster.yaml"), config)
