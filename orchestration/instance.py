@@ -23,7 +23,6 @@ them; tests/unit/test_instance.py compares them with Dagster's own storage).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import cast
 
@@ -32,7 +31,7 @@ from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData, serialize_value
 
 
@@ -88,9 +87,7 @@ class WarehouseSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data=inst_data)
-        self._event_log_storage = WindowRunEventLogStorage(
-            os.path.join(base_dir, "history", "runs", "")
-        )
+        self._event_log_storage = WindowRunEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(  # ty: ignore[invalid-method-override]
