@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.generator import fmt
+from orchestration.generator import feedback, fmt
 from orchestration.generator.population import (
     APP,
     CITIES,
@@ -51,15 +51,87 @@ MESSAGING = {  # channel: (campaign prefix, every n days, first day)
     "sms": ("SMS", 30, 10),
     "push": ("PUSH", 21, 5),
 }
-TICKET_TEXT = {
-    "complaint": "Order arrived damaged",
-    "inquiry": "Question about sizes",
-    "return": "How do I return my order?",
-    "technical": "App crashes at checkout",
-    "billing": "Charged twice",
-    "praise": "Great service, thank you",
+# Feedback texts (feedback.py). A ticket's topic and sentiment by its category.
+TICKET_FEEDBACK = {
+    "complaint": ({"product_quality": 0.55, "delivery": 0.45}, {"negative": 1}),
+    "inquiry": ({"sizing": 0.4, "points_rewards": 0.3, "delivery": 0.3}, {"neutral": 1}),
+    "return": ({"returns_refunds": 1}, {"neutral": 0.5, "negative": 0.5}),
+    "technical": ({"app_website": 1}, {"negative": 1}),
+    "billing": ({"payment": 1}, {"negative": 1}),
+    "praise": ({"staff": 0.7, "other": 0.3}, {"positive": 1}),
 }
-CATEGORIES = tuple(TICKET_TEXT)
+CATEGORIES = tuple(TICKET_FEEDBACK)
+TICKET_TOPIC_P = np.array(
+    [feedback.weights(feedback.TOPICS, **t) for t, _ in TICKET_FEEDBACK.values()]
+)
+TICKET_SENTIMENT_P = np.array(
+    [feedback.weights(feedback.SENTIMENTS, **s) for _, s in TICKET_FEEDBACK.values()]
+)
+# A survey comment's topic by why the survey was sent; `ticket`: the topic of the service
+# ticket it follows.
+SURVEY_CAUSES = {
+    "order": {
+        "delivery": 0.2, "product_quality": 0.25, "sizing": 0.12, "price": 0.1,
+        "app_website": 0.07, "payment": 0.05, "points_rewards": 0.05, "returns_refunds": 0.03,
+        "staff": 0.03, "other": 0.1,
+    },
+    "late": {
+        "delivery": 0.75, "product_quality": 0.08, "price": 0.04, "staff": 0.05, "other": 0.08,
+    },
+    "returned": {
+        "returns_refunds": 0.7, "product_quality": 0.15, "sizing": 0.1, "other": 0.05,
+    },
+    "store": {
+        "staff": 0.3, "product_quality": 0.25, "price": 0.15, "sizing": 0.12,
+        "points_rewards": 0.08, "other": 0.1,
+    },
+    "service": {"ticket": 0.6, "staff": 0.3, "other": 0.1},
+    "long_wait": {"ticket": 0.2, "staff": 0.75, "other": 0.05},
+}  # fmt: skip
+ORDER, LATE, RETURNED, STORE_VISIT, SERVICE, LONG_WAIT = range(len(SURVEY_CAUSES))
+SURVEY_TOPIC_P = np.array(
+    [feedback.weights((*feedback.TOPICS, "ticket"), **w) for w in SURVEY_CAUSES.values()]
+)
+LATE_DAYS = 6  # an order delivered later than this after it was placed (a fifth are)
+# P(sentiment) of a comment by score band, per survey type (nps, csat, ces): (highest
+# score of the band, probabilities). The generator's CES rises with satisfaction (7: easy).
+SURVEY_BANDS = (
+    ((6, (0.8, 0.15, 0.05)), (8, (0.15, 0.6, 0.25)), (10, (0.03, 0.12, 0.85))),
+    ((2, (0.9, 0.07, 0.03)), (3, (0.1, 0.8, 0.1)), (5, (0.03, 0.07, 0.9))),
+    ((3, (0.9, 0.07, 0.03)), (4, (0.1, 0.8, 0.1)), (7, (0.03, 0.07, 0.9))),
+)
+
+
+def _by_score(bands) -> np.ndarray:
+    """The probabilities of each score's band, for scores 0..10."""
+    tops = np.array([top for top, _ in bands])
+    probs = np.array([p for _, p in bands])
+    return probs[np.minimum(np.searchsorted(tops, np.arange(11)), len(bands) - 1)]
+
+
+SURVEY_SENTIMENT_P = np.array([_by_score(bands) for bands in SURVEY_BANDS])  # type, score
+# A social post's topic by interaction type (follow and like have no text).
+SOCIAL_TOPICS = (
+    {"other": 1},
+    {"other": 1},
+    {
+        "product_quality": 0.3, "price": 0.12, "sizing": 0.1, "delivery": 0.1, "staff": 0.05,
+        "app_website": 0.05, "points_rewards": 0.05, "other": 0.23,
+    },
+    {"price": 0.35, "product_quality": 0.3, "points_rewards": 0.05, "other": 0.3},
+    {
+        "delivery": 0.2, "product_quality": 0.2, "staff": 0.15, "app_website": 0.1, "price": 0.1,
+        "returns_refunds": 0.05, "payment": 0.05, "other": 0.15,
+    },
+    {
+        "delivery": 0.4, "returns_refunds": 0.3, "sizing": 0.1, "points_rewards": 0.08,
+        "payment": 0.07, "other": 0.05,
+    },
+)  # fmt: skip
+SOCIAL_TOPIC_P = np.array([feedback.weights(feedback.TOPICS, **w) for w in SOCIAL_TOPICS])
+COMMENT, SHARE, MENTION, DIRECT_MESSAGE = 2, 3, 4, 5
+CHINESE_PLATFORMS = [SOCIAL_PLATFORMS.index(p) for p in ("wechat", "weibo")]
+CN_ENGLISH_P = 0.1  # Chinese residents who write their feedback in English
 UNINSTALL_P = 0.8  # churned app users who remove the app
 SOCIAL_LINK_P = 0.85  # customers with a CRM profile who link their social account
 # Share of tickets carrying the email / phone, by contact channel (phone, chat, email,
@@ -166,9 +238,9 @@ class Chunk:
         t = start[owner] + self.rng.random(len(owner)) * (stop - start)[owner]
         return local[owner], t
 
-    def batch(self, source, cols, local, day, t, extra=None) -> Batch:
+    def batch(self, source, cols, local, day, t, extra=None, truth=None) -> Batch:
         person = self.P.gid[local] if local is not None else np.full(len(day), -1)
-        return Batch(source, {**cols, **(extra or {})}, person, day, self.epoch(t))
+        return Batch(source, {**cols, **(extra or {})}, person, day, self.epoch(t), truth or {})
 
     def take(self, arr: pa.Array, idx: np.ndarray) -> pa.Array:
         return arr.take(pa.array(idx))
@@ -354,6 +426,39 @@ class Chunk:
             "closed": closed,
             "pending": rng.random(len(t)) < 0.3,
             "reopened": (rng.random(len(t)) < 0.08).astype(np.int64),
+        }
+
+    # -- feedback texts: own random streams, so every other value is drawn as before ------
+    @cached_property
+    def language(self) -> np.ndarray:
+        """Language each person writes feedback in: Chinese residents in Chinese (a few in
+        English), everyone else in English."""
+        english = self.ctx.rng(self.chunk, 6).random(self.P.n) < CN_ENGLISH_P
+        return np.where((self.P.country == CN) & ~english, feedback.ZH, feedback.EN)
+
+    @cached_property
+    def ticket_feedback(self) -> dict[str, np.ndarray | pa.Array]:
+        """Label codes and text of each ticket, shared by its versions and by the survey
+        that follows it. Read after `tickets` (drawn from the main stream)."""
+        T, rng = self.tickets, self.ctx.rng(self.chunk, 7)
+        fb = {
+            "language": self.language[T["local"]],
+            "topic": feedback.draw(rng, TICKET_TOPIC_P[T["category"]]),
+            "sentiment": feedback.draw(rng, TICKET_SENTIMENT_P[T["category"]]),
+        }
+        text = feedback.compose(rng, fb["language"], fb["topic"], fb["sentiment"], "ticket")
+        return {**fb, "text": text}
+
+    @staticmethod
+    def _text_truth(fb: dict, idx: np.ndarray, missing: np.ndarray) -> dict[str, pa.Array]:
+        """Ground-truth labels of the texts fb[...][idx], null where there is no text."""
+        return {
+            f"text_{name}": feedback.labels(names, fb[name][idx], missing)
+            for name, names in (
+                ("language", feedback.LANGUAGES),
+                ("sentiment", feedback.SENTIMENTS),
+                ("topic", feedback.TOPICS),
+            )
         }
 
     # -- sources --------------------------------------------------------------------------
@@ -680,14 +785,7 @@ class Chunk:
         handle = pc.if_else(pa.array(u > 0.9), pc.utf8_upper(handle), handle)
         linked = t >= self._social_link_t(local, t)[local]
         itype = rng.choice(6, n, p=[0.15, 0.4, 0.15, 0.1, 0.12, 0.08])
-        texts = (
-            "",
-            "",
-            "love this!",
-            "sharing with friends",
-            "@brand nice store",
-            "where is my order?",
-        )
+        fb = self._social_feedback(local, itype)
         cols = {
             "interaction_id": self.rid("SI", n),
             "interaction_ts": self.ts(t),
@@ -697,9 +795,29 @@ class Chunk:
             "interaction_type": fmt.pick(
                 ("follow", "like", "comment", "share", "mention", "direct_message"), itype
             ),
-            "text": fmt.nulls_where(fmt.pick(texts, itype), itype < 2),
+            "text": fmt.nulls_where(fb["text"], itype < COMMENT),
         }
-        return self.batch("social_interactions", cols, local, self.deliver(t), t)
+        truth = self._text_truth(fb, np.arange(n), itype < COMMENT)
+        return self.batch("social_interactions", cols, local, self.deliver(t), t, truth=truth)
+
+    def _social_feedback(self, local: np.ndarray, itype: np.ndarray) -> dict:
+        """Posts in the mood of the person (latent satisfaction, noisy); direct messages
+        are mostly questions. WeChat and Weibo posts are in Chinese."""
+        rng, n = self.ctx.rng(self.chunk, 9), len(local)
+        mood = self.P.satisfaction[local] + rng.normal(0, 0.7, n) + 0.4 * (itype == SHARE)
+        sentiment = np.digitize(mood, (-0.6, 0.6))
+        asks = (itype == DIRECT_MESSAGE) & (rng.random(n) < 0.6)
+        sentiment = np.where(asks, feedback.NEUTRAL, sentiment)
+        topic = feedback.draw(rng, SOCIAL_TOPIC_P[itype])
+        chinese_app = np.isin(self.P.social_platform[local], CHINESE_PLATFORMS)
+        language = np.where(chinese_app, feedback.ZH, self.language[local])
+        emoji = (itype == COMMENT) & ~chinese_app & (rng.random(n) < 0.03)  # no words
+        language = np.where(emoji, feedback.UND, language)
+        topic = np.where(emoji, feedback.TOPICS.index("other"), topic)
+        text = feedback.compose(rng, language, topic, sentiment, "social")
+        at = fmt.join(fmt.pick(("@brand ", "@品牌官方 ", ""), language), text)
+        text = pc.if_else(pa.array(itype == MENTION), at, text)
+        return {"language": language, "topic": topic, "sentiment": sentiment, "text": text}
 
     def _social_link_t(self, local: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Per person, when their social account gets linked to their CRM profile (inf:
@@ -788,9 +906,10 @@ class Chunk:
                 fmt.text(T["response"][ticket]), version == 0
             ),
             "reopened_count": fmt.text(np.where(last, T["reopened"][ticket], 0)),
-            "text": fmt.pick([TICKET_TEXT[c] for c in CATEGORIES], category),
+            "text": self.take(self.ticket_feedback["text"], ticket),
         }
-        return self.batch("service_tickets", cols, local, self.deliver(t), t)
+        truth = self._text_truth(self.ticket_feedback, ticket, np.zeros(n, bool))
+        return self.batch("service_tickets", cols, local, self.deliver(t), t, truth=truth)
 
     def survey_responses(self) -> Batch:
         P, B, T, V, OR, rng = (
@@ -853,7 +972,6 @@ class Chunk:
                 self.take(self.rid("TK", len(T["t"])), closed),
             ]
         )
-        comments = ("", "Slow delivery", "Fine", "Loved it", "Staff was very helpful")
         # The invitation is a personal link sent by email, or by SMS to a known phone.
         has_phone = pc.is_valid(self.take(P.phone, local)).to_numpy(zero_copy_only=False)
         by_sms = has_phone & (rng.random(n) < 0.15)
@@ -868,11 +986,42 @@ class Chunk:
             "email": fmt.nulls_where(self.email(local, t), by_sms),
             "phone": fmt.nulls_where(self.phone(local), ~by_sms),
             "related_id": related,
-            "comment": fmt.nulls_where(
-                fmt.pick(comments, bucket), (bucket == 0) | (rng.random(n) < 0.6)
-            ),
         }
-        return self.batch("survey_responses", cols, local, self.deliver(t), t)
+        # The least satisfied comment most often, as respondents do. The main stream's
+        # last draw, the same one as before the comments had words.
+        silent = rng.random(n) < np.where(bucket == 0, 0.3, 0.6)
+        # Why the survey came: the order was returned or late, a store visit, a ticket.
+        k_order, k_sales = len(after_order), len(sales)
+        late = V["delivered_t"][after_order] - B.t[online[after_order]] > LATE_DAYS
+        cause = np.concatenate(
+            [
+                np.where(bad_order[:k_order], RETURNED, np.where(late, LATE, ORDER)),
+                np.full(k_sales, STORE_VISIT),
+                np.where(long_wait[k_order + k_sales :], LONG_WAIT, SERVICE),
+            ]
+        )
+        ticket_topic = np.concatenate(
+            [np.full(k_order + k_sales, -1), self.ticket_feedback["topic"][closed]]
+        )
+        fb = self._survey_feedback(local, survey, score, cause, ticket_topic)
+        cols["comment"] = fmt.nulls_where(fb["text"], silent)
+        truth = self._text_truth(fb, np.arange(n), silent)
+        return self.batch("survey_responses", cols, local, self.deliver(t), t, truth=truth)
+
+    def _survey_feedback(self, local, survey, score, cause, ticket_topic) -> dict:
+        """A comment whose sentiment follows the score and whose topic follows the cause."""
+        rng = self.ctx.rng(self.chunk, 8)
+        sentiment = feedback.draw(rng, SURVEY_SENTIMENT_P[survey, score])
+        p = SURVEY_TOPIC_P[cause]
+        follows = np.flatnonzero(ticket_topic >= 0)
+        p[follows, ticket_topic[follows]] += p[follows, -1]
+        fb = {
+            "language": self.language[local],
+            "topic": feedback.draw(rng, p[:, :-1]),
+            "sentiment": sentiment,
+        }
+        text = feedback.compose(rng, fb["language"], fb["topic"], fb["sentiment"], "survey")
+        return {**fb, "text": text}
 
     def loyalty_ledger(self) -> Batch:
         P, B, OR, V, rng = self.P, self.B, self.orders, self.order_versions, self.rng

@@ -66,6 +66,7 @@ class Batch:
     person: np.ndarray  # global person index, -1 when the record belongs to nobody
     day: np.ndarray  # delivery day (days since window start)
     order: np.ndarray  # sort key within a file (epoch seconds of the event)
+    truth: dict[str, pa.Array] = field(default_factory=dict)  # extra ground-truth columns
 
 
 def _stable(*parts) -> int:
@@ -154,6 +155,7 @@ class LandingWriter:
         idx = np.flatnonzero(keep)[np.lexsort((batch.order[keep], batch.day[keep]))]
         take = pa.array(idx)
         cols = {k: v.take(take) for k, v in batch.columns.items()}
+        truth_cols = {k: v.take(take) for k, v in batch.truth.items()}
         day, person = batch.day[idx], batch.person[idx]
         key = natural_key(batch.source, cols)
         n = len(idx)
@@ -176,7 +178,8 @@ class LandingWriter:
                 batch.source, d, chunk, part, np.flatnonzero(extra_field[a:b]), special.get(d)
             )
             placed[d] = (rel, first_line - a)
-            rows = (batch.source, key[a:b], first_line, person_ids[a:b], reason[a:b])
+            extra = {k: v[a:b] for k, v in truth_cols.items()}
+            rows = (batch.source, key[a:b], first_line, person_ids[a:b], reason[a:b], extra)
             truths.append(self._truth_rows(rel, status, *rows))
             if special.get(d) == "duplicate":
                 copy_day = min(d + 2, self.ctx.days - 1)
@@ -272,7 +275,9 @@ class LandingWriter:
         path.write_bytes(data)
         self.files[rel.split(".", 1)[1]] += 1
 
-    def _truth_rows(self, rel, status, source, key, first_line, person_ids, reason) -> pa.Table:
+    def _truth_rows(
+        self, rel, status, source, key, first_line, person_ids, reason, extra
+    ) -> pa.Table:
         n = len(key)
         self.rows[source] += n
         return pa.table(
@@ -285,6 +290,7 @@ class LandingWriter:
                 "expect_reject": pa.array(reason != None),  # noqa: E711
                 "reject_reason": pa.array(reason, pa.string()),
                 "file_status": pa.array(np.full(n, status), pa.string()),
+                **extra,
             }
         )
 

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 from collections import defaultdict
 from datetime import date
@@ -25,6 +26,13 @@ import pytest
 from orchestration.generator import generate
 from orchestration.generator.__main__ import country_shares, main
 from orchestration.generator.held import deliver_next, delivery_days
+from orchestration.generator.population import (
+    Context,
+    country_probabilities,
+    make_persons,
+    simulate_purchases,
+)
+from orchestration.generator.sources import Chunk
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
 
 CUSTOMERS, DAYS, SEED = 300, 30, 7
@@ -544,3 +552,187 @@ def test_gmail_aliases_are_forms_of_the_persons_own_gmail_address(tmp_path, run,
     assert not any(
         "+shop@" in (r.get("email") or "") for r in _records(run[0], "web_orders", truth)
     )
+
+
+# -- feedback texts -----------------------------------------------------------------------
+TEXT_COLUMN = {
+    "survey_responses": "comment",
+    "service_tickets": "text",
+    "social_interactions": "text",
+}
+# The labels of the shared taxonomy (issue 15).
+LABELS = {
+    "text_language": {"en", "zh", "und"},
+    "text_sentiment": {"negative", "neutral", "positive"},
+    "text_topic": {
+        "delivery",
+        "product_quality",
+        "sizing",
+        "price",
+        "staff",
+        "app_website",
+        "returns_refunds",
+        "payment",
+        "points_rewards",
+        "other",
+    },
+}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _texts(root: Path, source: str) -> list[tuple[dict, dict]]:
+    """(record, its ground-truth row) of every record of a text source, as written."""
+    truth = pq.read_table(root / "truth" / "records" / f"{source}.parquet").to_pylist()
+    by_line = {(t["file"], t["line"]): t for t in truth}
+    out = []
+    for p in sorted((root / "landing").glob(f"{source}/*/*")):
+        _, records = _read(p)
+        rel = str(p.relative_to(root / "landing"))
+        out += [(r, by_line[(rel, line)]) for line, r in records]
+    return out
+
+
+@pytest.fixture(scope="module")
+def text_roots(runs, cn_run):
+    return [runs["a"][0], cn_run]
+
+
+def test_every_text_has_labels_of_the_taxonomy_and_no_text_none(text_roots):
+    languages, sources = set(), set()
+    for root in text_roots:
+        for source, column in TEXT_COLUMN.items():
+            for record, truth in _texts(root, source):
+                text = record.get(column) or None  # CSV writes a null as ""
+                labels = {k: truth[k] for k in LABELS}
+                if text is None:
+                    assert set(labels.values()) == {None}, (source, labels)
+                    continue
+                assert all(labels[k] in LABELS[k] for k in LABELS), (text, labels)
+                # the language label agrees with the script the text is written in
+                han, latin = HAN.search(text), re.search("[A-Za-z]", text)
+                language = labels["text_language"]
+                assert (language == "zh") == bool(han), (text, language)
+                assert (language == "und") == (not han and not latin), (text, language)
+                # no e-mail address or phone number: only the brand is mentioned
+                assert "@" not in text.replace("@brand ", "").replace("@品牌官方 ", ""), text
+                assert not re.search(r"\d{5}", text), text
+                languages.add(language)
+                sources.add(source)
+    assert {"en", "zh"} <= languages
+    assert sources == set(TEXT_COLUMN)
+
+
+def test_wechat_and_weibo_posts_are_in_chinese(text_roots):
+    posts = [
+        (record["text"], truth["text_language"])
+        for root in text_roots
+        for record, truth in _texts(root, "social_interactions")
+        if record.get("text") and record["platform"] in ("wechat", "weibo")
+    ]
+    assert len(posts) > 10
+    assert all(HAN.search(text) and language == "zh" for text, language in posts), posts
+
+
+def test_the_versions_of_a_ticket_share_one_text(text_roots):
+    texts = defaultdict(list)
+    for root in text_roots:
+        for record, truth in _texts(root, "service_tickets"):
+            labels = tuple(truth[k] for k in LABELS)
+            texts[(root, record["ticket_id"])].append((record["text"], labels))
+    assert sum(len(v) >= 2 for v in texts.values()) > 10
+    assert all(len(set(v)) == 1 for v in texts.values())
+
+
+def test_same_seed_same_texts(runs):
+    def texts(name: str) -> list:
+        root = runs[name][0]
+        return [
+            (record.get(column), truth["text_sentiment"], truth["text_topic"])
+            for source, column in TEXT_COLUMN.items()
+            for record, truth in _texts(root, source)
+        ]
+
+    assert texts("a") == texts("b")
+    assert texts("a") != texts("other")
+
+
+@pytest.fixture(scope="module")
+def big_chunk():
+    """Batches of one chunk of 40,000 people (half in China) over a year, made in memory:
+    enough comments to measure how their labels follow their causes."""
+    n = 40_000
+    shares = country_probabilities({"CN": 0.5, "US": 0.5})
+    ctx = Context(SEED, n, 365, date(2026, 6, 30), n, shares)
+    rng = ctx.rng(0, 0)
+    persons = make_persons(ctx, rng, 0, n)
+    chunk = Chunk(ctx, 0, persons, simulate_purchases(ctx, rng, persons))
+    return {s: getattr(chunk, s)() for s in ("web_orders", "service_tickets", "survey_responses")}
+
+
+def test_comment_sentiment_follows_the_score(big_chunk):
+    batch = big_chunk["survey_responses"]
+    sentiment = defaultdict(list)
+    for survey, score, comment, label in zip(
+        batch.columns["survey_type"].to_pylist(),
+        batch.columns["score"].to_pylist(),
+        batch.columns["comment"].to_pylist(),
+        batch.truth["text_sentiment"].to_pylist(),
+        strict=True,
+    ):
+        assert (comment is None) == (label is None)
+        if comment is not None and survey == "nps":
+            band = "detractor" if int(score) <= 6 else "promoter" if int(score) >= 9 else "passive"
+            sentiment[band].append(label)
+        elif comment is not None and survey == "csat":
+            sentiment["csat top 2" if int(score) >= 4 else "csat"].append(label)
+
+    def share(band: str, label: str) -> float:
+        assert len(sentiment[band]) >= 50, band
+        return sentiment[band].count(label) / len(sentiment[band])
+
+    assert share("detractor", "negative") > 0.65
+    assert share("promoter", "positive") > 0.7
+    assert share("passive", "neutral") > 0.45
+    assert share("csat top 2", "positive") > 0.8
+
+
+def test_comment_topic_follows_the_cause(big_chunk):
+    orders = big_chunk["web_orders"]
+    returned = {
+        order
+        for order, status in zip(
+            orders.columns["order_id"].to_pylist(),
+            orders.columns["status"].to_pylist(),
+            strict=True,
+        )
+        if status == "returned"
+    }
+    surveys = big_chunk["survey_responses"]
+    topics = [
+        topic
+        for related, topic in zip(
+            surveys.columns["related_id"].to_pylist(),
+            surveys.truth["text_topic"].to_pylist(),
+            strict=True,
+        )
+        if topic and related in returned
+    ]
+    assert len(topics) > 30
+    assert topics.count("returns_refunds") / len(topics) > 0.5
+    tickets = big_chunk["service_tickets"]
+    expected = {
+        "complaint": {"product_quality", "delivery"},
+        "inquiry": {"sizing", "points_rewards", "delivery"},
+        "return": {"returns_refunds"},
+        "technical": {"app_website"},
+        "billing": {"payment"},
+        "praise": {"staff", "other"},
+    }
+    for category, topic, sentiment in zip(
+        tickets.columns["category"].to_pylist(),
+        tickets.truth["text_topic"].to_pylist(),
+        tickets.truth["text_sentiment"].to_pylist(),
+        strict=True,
+    ):
+        assert topic in expected[category], (category, topic)
+        assert (sentiment == "positive") == (category == "praise"), (category, sentiment)
