@@ -126,7 +126,8 @@ ifdef ENGINES
 else ifdef INCREMENT
 	$(BIN)/python scripts/bench.py --increment --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
 else
-	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED)
+	$(BIN)/python scripts/bench.py --customers $(CUSTOMERS) --days $(DAYS) --seed $(SEED) \
+		$(if $(COUNTRY_SHARES),--country-shares $(COUNTRY_SHARES))
 	PYTHONPATH=$(BENCH_EXTRAS) $(BIN)/python scripts/bench_clv.py --customers 1000000
 	$(BIN)/python scripts/bench_ingest.py
 endif

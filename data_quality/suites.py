@@ -339,8 +339,11 @@ def dbt_suites(manifest: dict, layer: str) -> list[TableSuite]:
                 key,
                 derived,
                 changed_column=changed,
-                # the models' outputs gain the rows of each run's as-of date
-                as_of_column="as_of_date" if table["schema"] == "ml" else None,
+                # the models' outputs gain the rows of each run's as-of date, unless their
+                # YAML says they have none (meta as_of_column: null)
+                as_of_column=table["meta"].get("as_of_column", "as_of_date")
+                if table["schema"] == "ml"
+                else None,
             )
         )
     return sorted(suites, key=lambda s: s.asset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.feedback.assets import feedback_text_scores, negative_spike_on_as_of_date
 from orchestration.defs.identity.assets import phone_numbers
 from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks
 from orchestration.defs.jobs import (
@@ -30,6 +31,7 @@ defs = dg.Definitions(
         dbt_warehouse,
         clv_models,
         churn_model,
+        feedback_text_scores,
         dbt_customer_marts,
         identity_resolution_runs,
         *expectation_assets,
@@ -41,6 +43,7 @@ defs = dg.Definitions(
         *identity_checks,
         *reconciliation_checks,
         *expectation_checks,
+        negative_spike_on_as_of_date,
     ],
     jobs=[nightly_job, ingest_job],
     schedules=[nightly_schedule],

@@ -82,16 +82,17 @@ def increments(args: argparse.Namespace, python: str) -> None:
         print(f"{label:40}{seconds:>10.1f}{peak:>12.0f}{share}")
 
 
-def dbt_seconds(dagster_home: Path) -> float:
-    """The wall time of the last run's dbt steps, from its Dagster instance."""
+def step_seconds(dagster_home: Path, step_prefix: str, runs_back: int = 0) -> float:
+    """The wall time of a run's steps whose key starts with `step_prefix`, from its Dagster
+    instance: the last run, or the one `runs_back` runs before it."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        run = instance.get_runs(limit=1)[0]
+        run = instance.get_runs(limit=runs_back + 1)[runs_back]
         return sum(
             step.end_time - step.start_time
             for step in instance.get_run_step_stats(run.run_id)
-            if step.step_key.startswith("dbt_") and step.end_time
+            if step.step_key.startswith(step_prefix) and step.end_time
         )
 
 
@@ -119,7 +120,7 @@ def engines(args: argparse.Namespace, python: str) -> None:
             [python, "-m", "orchestration.cli", "run"], env, root / f"{engine}.log"
         )
         first = first or seconds
-        dbt = dbt_seconds(root / engine / "dagster")
+        dbt = step_seconds(root / engine / "dagster", "dbt_")
         print(f"{engine:10}{seconds:>10.1f}{dbt:>10.1f}{peak:>12.0f}{seconds / first:>10.2f}")
 
 
@@ -130,6 +131,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--increment", action="store_true", help="measure nightly increments")
     parser.add_argument("--engines", help="compare full builds on these engines: duckdb,spark")
+    parser.add_argument(
+        "--country-shares", help="the generator's population mix, e.g. CN=0.3,US=0.7"
+    )
     args = parser.parse_args()
     if args.increment or args.engines:
         print(
@@ -148,6 +152,8 @@ def main() -> None:
     sizes = [f"--customers={args.customers}", f"--days={args.days}", f"--seed={args.seed}"]
     run = [python, "-m", "orchestration.cli", "run"]
     generate = [python, "-m", "orchestration.generator", *sizes, "--hold-back=1"]
+    if args.country_shares:
+        generate.append(f"--country-shares={args.country_shares}")
     full, night = f"full build, {args.days - 1} days", "night: the last day"
     phases = {  # label: (log name, command)
         "generate": ("generate", generate),
@@ -167,6 +173,9 @@ def main() -> None:
         walls[label], peak = measure(argv, env, root / f"{log}.log")
         print(f"{label:32}{walls[label]:>10.1f}{peak:>12.0f}")
     print(f"the night costs {walls[night] / walls[full]:.1%} of the full build")
+    for label, runs_back in ((full, 1), (night, 0)):
+        scoring = step_seconds(root / "dagster", "feedback_text_scores", runs_back)
+        print(f"text scoring in the {label}: {scoring:.1f} s ({scoring / walls[label]:.1%})")
     landing_bytes = sum(p.stat().st_size for p in (root / "landing").rglob("*") if p.is_file())
     warehouse = root / "warehouse" / "warehouse.duckdb"
     print(

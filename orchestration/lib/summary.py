@@ -41,6 +41,7 @@ class RunReport:
 HEADLINE_ASSETS = {"marts/dim_customers", "marts/fct_orders"}
 CLV_ASSET = "ml/customer_clv"
 CHURN_ASSET = "ml/churn_model_metrics"
+FEEDBACK_ASSET = "ml/feedback_text_scores"
 
 
 def run_report(
@@ -51,6 +52,8 @@ def run_report(
     models = []
     if CLV_ASSET in built or CHURN_ASSET in built:
         models = model_lines(con, run_id, as_of)
+    if FEEDBACK_ASSET in built:
+        models.append(feedback_line(con))
     return RunReport(
         source_table(con, run_id) if ingested else [],
         headline(con) if built >= HEADLINE_ASSETS else None,
@@ -118,6 +121,29 @@ def model_lines(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object) -> l
     else:
         lines.append("churn model: none this run (see the churn_model step)")
     return lines
+
+
+def feedback_line(con: duckdb.DuckDBPyConnection) -> str:
+    """The scored texts by language, their negative share and most negative topic."""
+    texts, english, chinese, negative, topic = con.execute(
+        """
+        select count(*), count(*) filter (where language = 'en'),
+            count(*) filter (where language = 'zh'),
+            avg((sentiment_label = 'negative')::int),
+            (
+                select primary_topic from ml.feedback_text_scores
+                where sentiment_label = 'negative'
+                group by primary_topic order by count(*) desc, primary_topic limit 1
+            )
+        from ml.feedback_text_scores
+        """
+    ).fetchone()
+    if not texts:
+        return "feedback texts: none scored"
+    return (
+        f"feedback texts: {texts:,} scored (en {english:,}, zh {chinese:,}), "
+        f"{negative:.1%} negative, most often about {topic or 'nothing'}"
+    )
 
 
 def format_summary(report: RunReport, checks: CheckTally, published: str) -> str:

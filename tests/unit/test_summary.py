@@ -3,6 +3,7 @@ import duckdb
 from orchestration.lib.summary import (
     CheckTally,
     RunReport,
+    feedback_line,
     format_summary,
     model_lines,
     run_report,
@@ -74,6 +75,22 @@ def test_model_lines_name_the_clv_and_the_churn_model_of_the_run():
         "CLV: none this run (see the clv_models step)",
         "churn model: none this run (see the churn_model step)",
     ]
+
+
+def test_feedback_line_counts_the_scored_texts_and_the_most_negative_topic():
+    con = duckdb.connect()
+    con.execute("create schema ml")
+    con.execute(
+        "create table ml.feedback_text_scores as select * from (values "
+        "('en', 'negative', 'price'), ('en', 'negative', 'delivery'), "
+        "('zh', 'negative', 'delivery'), ('zh', 'positive', 'price'), "
+        "('und', 'neutral', 'other')) as t(language, sentiment_label, primary_topic)"
+    )
+    assert feedback_line(con) == (
+        "feedback texts: 5 scored (en 2, zh 2), 60.0% negative, most often about delivery"
+    )
+    con.execute("delete from ml.feedback_text_scores")
+    assert feedback_line(con) == "feedback texts: none scored"
 
 
 def test_a_run_that_built_nothing_shows_no_figures_of_an_earlier_run():

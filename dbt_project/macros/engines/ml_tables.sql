@@ -1,7 +1,8 @@
 {#- The tables the Python model assets (orchestration/defs/ml) write and dbt reads as
     source('ml', ...): created empty on every dbt invocation if missing, so the marts
     that join them build on a fresh warehouse before any model has run. One row set
-    per as-of date (per run for the metrics); the assets replace their own rows. On
+    per as-of date (per run for the metrics; per text record for the feedback scores,
+    which do not depend on the date); the assets replace their own rows. On
     Spark they are views of their Parquet copies (register_parquet_sources). -#}
 {% macro create_ml_tables() -%}
     {{ return(adapter.dispatch('create_ml_tables')()) }}
@@ -58,6 +59,19 @@
         validation_churn_rate double,
         beats_baselines boolean not null,
         calibration_error double
+    );
+    create table if not exists ml.feedback_text_scores (
+        touchpoint_key string not null,
+        text_hash string not null,
+        lexicon_version string not null,
+        language string not null,
+        sentiment_score double not null,
+        sentiment_label string not null,
+        primary_topic string not null
+    );
+    create table if not exists ml.feedback_text_topics (
+        touchpoint_key string not null,
+        topic string not null
     );
     {#- added after the table's first release: warehouses created before get it here -#}
     alter table ml.churn_model_metrics add column if not exists calibration_error double;
