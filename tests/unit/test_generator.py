@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import phonenumbers
 import pyarrow.parquet as pq
 import pytest
@@ -34,6 +35,7 @@ from orchestration.generator.population import (
 )
 from orchestration.generator.sources import Chunk
 from orchestration.lib.contract import SOURCES, SOURCES_BY_NAME
+from orchestration.lib.settings import REPO_ROOT
 
 CUSTOMERS, DAYS, SEED = 300, 30, 7
 EXTRA_COLUMNS = {"app_events": {"app_version"}}
@@ -560,20 +562,13 @@ TEXT_COLUMN = {
     "service_tickets": "text",
     "social_interactions": "text",
 }
-# The labels of the shared taxonomy (issue 15).
+# The labels of the shared taxonomy (issue 15): the topics are the warehouse's own, those
+# of the keyword seed the scorer matches, and `other`.
 LABELS = {
     "text_language": {"en", "zh", "und"},
     "text_sentiment": {"negative", "neutral", "positive"},
     "text_topic": {
-        "delivery",
-        "product_quality",
-        "sizing",
-        "price",
-        "staff",
-        "app_website",
-        "returns_refunds",
-        "payment",
-        "points_rewards",
+        *pd.read_csv(REPO_ROOT / "seeds" / "feedback_topic_keywords.csv")["topic"],
         "other",
     },
 }
